@@ -1,0 +1,1 @@
+//! Comity wire types (work in progress).
