@@ -1,1 +1,44 @@
-fn main() {}
+//! `comity`: the command line of Comity.
+//!
+//! The only crate that knows the terminal: it reads files and the clock, picks colours, and maps
+//! errors to exit codes — 0 success, 1 a check that failed or an internal error, 2 bad input.
+
+mod check;
+mod diag;
+mod rules_cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit status for input that is malformed or refers to something undefined.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status for a check that ran and failed, or an internal error.
+pub const EXIT_FAILED: u8 = 1;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "comity",
+    version,
+    about = "Cross-border cybercrime cooperation with the treaty's safeguards built in"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Decide scenarios under the treaty rules: readable by default, `--json`, or `--verify`.
+    Check(check::CheckArgs),
+    /// Read and check the encoded treaty rules.
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Rules(cmd) => rules_cmd::run(cmd),
+    }
+}

@@ -13,6 +13,7 @@ mod compile;
 pub mod decision;
 mod engine;
 mod file;
+pub mod listing;
 pub mod model;
 pub mod render;
 pub mod tomlpos;
