@@ -436,7 +436,10 @@ fn unverified_warnings<'r>(d: &mut Decision<'r>) {
     used.extend(d.warnings.iter().filter_map(Warning::provision));
     let mut warned: Vec<&'r Provision> = Vec::new();
     for p in used {
-        if !p.verified && !warned.iter().any(|w| std::ptr::eq(*w, p)) {
+        // Two provisions written at one place with the same citations are one rule to check.
+        let same =
+            |w: &&Provision| std::ptr::eq(*w, p) || (w.origin == p.origin && w.cites == p.cites);
+        if !p.verified && !warned.iter().any(same) {
             warned.push(p);
         }
     }

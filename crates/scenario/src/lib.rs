@@ -157,7 +157,13 @@ impl Cx<'_> {
     fn toml(&self, e: &toml::de::Error, field: Option<String>) -> ScenarioError {
         let (line, column) = e.span().map_or((1, 1), |s| line_col(self.text, s.start));
         let message = e.message().trim().to_owned();
-        let message = if message.contains("invalid type: datetime") {
+        let at_digit = e
+            .span()
+            .and_then(|s| self.text.as_bytes().get(s.start).copied())
+            .is_some_and(|b| b.is_ascii_digit());
+        let message = if message.contains("invalid type: datetime")
+            || (message.contains("invalid type: map, expected a string") && at_digit)
+        {
             format!("{message}; write dates as quoted strings, e.g. \"2027-05-03\"")
         } else {
             message
