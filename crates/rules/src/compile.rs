@@ -154,10 +154,10 @@ impl Ctx<'_> {
             .reservation
             .as_ref()
             .and_then(|r| self.cite(r, &format!("{field}.reservation")));
-        if let Some(r) = reservation {
-            if !modelled.contains(&r) {
-                modelled.push(r);
-            }
+        if let Some(r) = reservation
+            && !modelled.contains(&r)
+        {
+            modelled.push(r);
         }
         Condition {
             mla_treaty: raw.mla_treaty,
@@ -247,19 +247,19 @@ pub fn compile(files: &[(String, String)]) -> Result<RuleSet, RuleErrors> {
     }
     // A protocol names an instrument that must itself be loaded.
     for rules in instruments.iter().flatten() {
-        if let Some(parent) = rules.protocol_to {
-            if instruments.get(parent.index()).is_none_or(Option::is_none) {
-                errors.push(RuleError {
-                    file: names
-                        .get(usize::from(rules.binding.origin.file))
-                        .cloned()
-                        .unwrap_or_default(),
-                    line: 1,
-                    column: 1,
-                    field: Some("protocol_to".into()),
-                    message: format!("`{parent}` has no rule file"),
-                });
-            }
+        if let Some(parent) = rules.protocol_to
+            && instruments.get(parent.index()).is_none_or(Option::is_none)
+        {
+            errors.push(RuleError {
+                file: names
+                    .get(usize::from(rules.binding.origin.file))
+                    .cloned()
+                    .unwrap_or_default(),
+                line: 1,
+                column: 1,
+                field: Some("protocol_to".into()),
+                message: format!("`{parent}` has no rule file"),
+            });
         }
     }
     if errors.is_empty() {
@@ -500,10 +500,9 @@ fn compile_file(
             &raw.scope,
             &field,
             &mut reservations.modelled,
-        ) {
-            if let Some(slot) = kinds.get_mut(code.index()) {
-                *slot = Some(compiled);
-            }
+        ) && let Some(slot) = kinds.get_mut(code.index())
+        {
+            *slot = Some(compiled);
         }
     }
 

@@ -281,10 +281,9 @@ impl Decision<'_> {
         for step in &self.steps {
             if let Step::OffenceListed { cite, .. } | Step::ProtocolOffenceOutside { cite, .. } =
                 step
+                && !out.contains(cite)
             {
-                if !out.contains(cite) {
-                    out.push(*cite);
-                }
+                out.push(*cite);
             }
         }
         out

@@ -378,10 +378,10 @@ fn reviews<'r>(inst: &'r InstrumentRules, s: &Scenario, d: &mut Decision<'r>) {
             });
         }
     }
-    if facts.authorised_testing {
-        if let Some(p) = &inst.reviews.authorised_testing {
-            d.reviews.push(Review::AuthorisedTesting { provision: p });
-        }
+    if facts.authorised_testing
+        && let Some(p) = &inst.reviews.authorised_testing
+    {
+        d.reviews.push(Review::AuthorisedTesting { provision: p });
     }
 }
 

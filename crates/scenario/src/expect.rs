@@ -201,14 +201,14 @@ impl Expect {
                 });
             }
         }
-        if let Some(review) = self.review_required {
-            if decision.review_required() != review {
-                out.push(Mismatch {
-                    key: "review_required",
-                    expected: review.to_string(),
-                    actual: decision.review_required().to_string(),
-                });
-            }
+        if let Some(review) = self.review_required
+            && decision.review_required() != review
+        {
+            out.push(Mismatch {
+                key: "review_required",
+                expected: review.to_string(),
+                actual: decision.review_required().to_string(),
+            });
         }
         out
     }

@@ -37,9 +37,13 @@ pub fn require_shared(manifest_dir: &str, relative: &str) -> Option<PathBuf> {
         .filter(|p| p.exists());
     if found.is_none() {
         if std::env::var("COMITY_REQUIRE_SHARED").as_deref() == Ok("1") {
-            panic!("COMITY_REQUIRE_SHARED=1 but shared/{relative} was not found (set COMITY_SHARED_DIR)");
+            panic!(
+                "COMITY_REQUIRE_SHARED=1 but shared/{relative} was not found (set COMITY_SHARED_DIR)"
+            );
         }
-        eprintln!("SKIPPED: shared/{relative} not found beside the project (set COMITY_SHARED_DIR to run this test)");
+        eprintln!(
+            "SKIPPED: shared/{relative} not found beside the project (set COMITY_SHARED_DIR to run this test)"
+        );
     }
     found
 }
