@@ -83,3 +83,38 @@ fn malformed_toml_is_an_error_with_line() {
     let msg = compile_with("ap1.toml", |t| format!("{t}\n[broken\n"));
     assert!(msg.starts_with("ap1.toml:"), "{msg}");
 }
+
+mod mutations {
+    use comity_rules::{BUILTIN_FILES, compile};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// A mangled rule file is compiled or refused with a place in it; never a panic.
+        #[test]
+        fn mutated_rule_files_never_panic(which in 0usize..4, pos in 0usize..40_000, len in 0usize..16, insert in "[\\[\\]=\"a-z0-9 .,(){}\\n_-]{0,16}") {
+            let files: Vec<(String, String)> = BUILTIN_FILES
+                .iter()
+                .enumerate()
+                .map(|(i, (n, t))| {
+                    let mut text = (*t).to_owned();
+                    if i == which {
+                        let mut bytes = text.into_bytes();
+                        let pos = pos % (bytes.len() + 1);
+                        let end = (pos + len).min(bytes.len());
+                        bytes.splice(pos..end, insert.bytes());
+                        text = String::from_utf8_lossy(&bytes).into_owned();
+                    }
+                    ((*n).to_owned(), text)
+                })
+                .collect();
+            if let Err(errors) = compile(&files) {
+                for e in &errors.0 {
+                    prop_assert!(e.line >= 1 && e.column >= 1, "{}", e);
+                    prop_assert!(files.iter().any(|(n, _)| *n == e.file), "{}", e);
+                }
+            }
+        }
+    }
+}
