@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use comity_protocol::{AuthorityEntry, AuthorityId, Directory, NetworkName};
 
 use crate::cmd_support::{
-    CmdError, CmdResult, NodeDir, editable, finish, now, out, read_directory, read_file, write_directory,
+    CmdError, CmdResult, NodeDir, editable, finish, now, out, read_directory, read_file,
+    write_directory,
 };
 
 #[derive(clap::Subcommand, Debug)]
@@ -70,7 +71,14 @@ pub fn run(cmd: DirectoryCommand) -> ExitCode {
             threshold,
             network,
             now,
-        } => add(&directory, &entries, maintainer, threshold, &network, now.as_deref()),
+        } => add(
+            &directory,
+            &entries,
+            maintainer,
+            threshold,
+            &network,
+            now.as_deref(),
+        ),
         DirectoryCommand::Sign { directory, dir } => sign(&directory, &dir),
         DirectoryCommand::Show { file, json } => show(&file, json),
         DirectoryCommand::Verify { file, previous } => verify(&file, previous.as_deref()),
@@ -82,7 +90,8 @@ fn read_entry(path: &Path) -> Result<AuthorityEntry, CmdError> {
         return NodeDir::new(path).entry();
     }
     let bytes = read_file(path, "authority entry")?;
-    AuthorityEntry::from_json(&bytes).map_err(|e| CmdError::bad_input(format!("`{}`: {e}", path.display())))
+    AuthorityEntry::from_json(&bytes)
+        .map_err(|e| CmdError::bad_input(format!("`{}`: {e}", path.display())))
 }
 
 fn add(
@@ -97,7 +106,9 @@ fn add(
     let mut dir = if file.exists() {
         editable(read_directory(file)?, now)?
     } else {
-        let network: NetworkName = network.parse().map_err(|e| CmdError::bad_input(format!("--network: {e}")))?;
+        let network: NetworkName = network
+            .parse()
+            .map_err(|e| CmdError::bad_input(format!("--network: {e}")))?;
         Directory::genesis(network, now)
     };
     let mut added = Vec::new();
@@ -107,12 +118,14 @@ fn add(
         dir.add_authority(entry)
             .map_err(|e| CmdError::bad_input(format!("`{}`: {e}", path.display())))?;
         if maintainer {
-            dir.add_maintainer(&id).map_err(|e| CmdError::bad_input(e.to_string()))?;
+            dir.add_maintainer(&id)
+                .map_err(|e| CmdError::bad_input(e.to_string()))?;
         }
         added.push(id.to_string());
     }
     if let Some(t) = threshold {
-        dir.set_threshold(t).map_err(|e| CmdError::bad_input(e.to_string()))?;
+        dir.set_threshold(t)
+            .map_err(|e| CmdError::bad_input(e.to_string()))?;
     }
     write_directory(file, &dir)?;
     out(&format!(
@@ -132,7 +145,9 @@ fn sign(file: &Path, node_dir: &Path) -> CmdResult {
     let mut dir = read_directory(file)?;
     let entry = dir
         .authority(&me)
-        .ok_or_else(|| CmdError::bad_input(format!("`{me}` is not listed in `{}`", file.display())))?
+        .ok_or_else(|| {
+            CmdError::bad_input(format!("`{me}` is not listed in `{}`", file.display()))
+        })?
         .clone();
     // every key of ours this version accepts: the active one, and the outgoing one on the
     // version that rotates it (the next version's chain check needs that one)
@@ -151,7 +166,8 @@ fn sign(file: &Path, node_dir: &Path) -> CmdResult {
     }
     for kid in &usable {
         let secret = node.signing_secret(kid)?;
-        dir.sign(&me, &secret).map_err(|e| CmdError::failed(e.to_string()))?;
+        dir.sign(&me, &secret)
+            .map_err(|e| CmdError::failed(e.to_string()))?;
     }
     write_directory(file, &dir)?;
     let status = match dir.clone().verify() {
@@ -171,7 +187,8 @@ fn sign(file: &Path, node_dir: &Path) -> CmdResult {
 fn show(file: &Path, json: bool) -> CmdResult {
     let dir = read_directory(file)?;
     if json {
-        let text = serde_json::to_string_pretty(&dir).map_err(|e| CmdError::failed(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&dir).map_err(|e| CmdError::failed(e.to_string()))?;
         out(&format!("{text}\n"));
         return Ok(());
     }
@@ -180,14 +197,24 @@ fn show(file: &Path, json: bool) -> CmdResult {
         Err(e) => format!("NOT VALID: {e}"),
     };
     let mut s = String::new();
-    let _ = writeln!(s, "network {}, version {}, issued {}", dir.network, dir.version, dir.issued);
+    let _ = writeln!(
+        s,
+        "network {}, version {}, issued {}",
+        dir.network, dir.version, dir.issued
+    );
     let _ = writeln!(
         s,
         "previous {}",
-        dir.previous.map_or_else(|| "none (first version)".to_owned(), |h| h.to_string())
+        dir.previous
+            .map_or_else(|| "none (first version)".to_owned(), |h| h.to_string())
     );
     let maintainers: Vec<String> = dir.maintainers.iter().map(AuthorityId::to_string).collect();
-    let _ = writeln!(s, "maintainers {} (threshold {})", maintainers.join(", "), dir.threshold);
+    let _ = writeln!(
+        s,
+        "maintainers {} (threshold {})",
+        maintainers.join(", "),
+        dir.threshold
+    );
     let _ = writeln!(s, "{verdict}");
     for a in &dir.authorities {
         let _ = writeln!(s, "\n{}  {} {}  \"{}\"", a.id, a.party, a.role, a.name);
@@ -195,10 +222,20 @@ fn show(file: &Path, json: bool) -> CmdResult {
         let _ = writeln!(s, "  officer   {}", a.officer_endpoint);
         let _ = writeln!(s, "  node      {}", a.node_endpoint);
         for k in &a.signing_keys {
-            let _ = writeln!(s, "  signing    {} {}", k.kid, key_status(k.added, k.rotated, k.revoked));
+            let _ = writeln!(
+                s,
+                "  signing    {} {}",
+                k.kid,
+                key_status(k.added, k.rotated, k.revoked)
+            );
         }
         for k in &a.encryption_keys {
-            let _ = writeln!(s, "  encryption {} {}", k.kid, key_status(k.added, k.rotated, k.revoked));
+            let _ = writeln!(
+                s,
+                "  encryption {} {}",
+                k.kid,
+                key_status(k.added, k.rotated, k.revoked)
+            );
         }
         for f in &a.tls_fingerprints {
             let _ = writeln!(s, "  tls        {f}");
@@ -231,20 +268,28 @@ fn key_status(
 
 fn verify(file: &Path, previous: Option<&Path>) -> CmdResult {
     let bytes = read_file(file, "directory")?;
-    let parsed = Directory::from_bytes(&bytes).map_err(|e| CmdError::failed(format!("invalid: {e}")))?;
+    let parsed =
+        Directory::from_bytes(&bytes).map_err(|e| CmdError::failed(format!("invalid: {e}")))?;
     let version = parsed.version;
     let verified = match previous {
         Some(prev_path) => {
-            let prev = read_directory(prev_path)?
-                .verify()
-                .map_err(|e| CmdError::bad_input(format!("the previous version `{}` is not valid: {e}", prev_path.display())))?;
+            let prev = read_directory(prev_path)?.verify().map_err(|e| {
+                CmdError::bad_input(format!(
+                    "the previous version `{}` is not valid: {e}",
+                    prev_path.display()
+                ))
+            })?;
             parsed.verify_successor(&prev)
         }
         None => parsed.verify(),
     }
     .map_err(|e| CmdError::failed(format!("invalid: {e}")))?;
     let d = verified.directory();
-    let signers: Vec<String> = d.signatures.iter().map(|s| s.authority.to_string()).collect();
+    let signers: Vec<String> = d
+        .signatures
+        .iter()
+        .map(|s| s.authority.to_string())
+        .collect();
     out(&format!(
         "valid: network {} version {} issued {}, {} authorities, signed by {}; hash {}\n",
         d.network,

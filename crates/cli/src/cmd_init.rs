@@ -8,7 +8,9 @@ use comity_crypto::{EncryptionSecret, SigningSecret};
 use comity_protocol::directory::KeyRecord;
 use comity_protocol::{AuthorityEntry, AuthorityId, PartyCode, Role};
 
-use crate::cmd_support::{CmdError, CmdResult, NodeDir, create_private_dir, finish, now, out, random, write_secret};
+use crate::cmd_support::{
+    CmdError, CmdResult, NodeDir, create_private_dir, finish, now, out, random, write_secret,
+};
 
 #[derive(clap::Args, Debug)]
 pub struct InitArgs {
@@ -98,8 +100,14 @@ fn init(args: InitArgs) -> CmdResult {
     )
     .map_err(|e| CmdError::failed(e.to_string()))?;
 
-    write_secret(&node.signing_path(&signing.key_id()), &signing.to_file_text())?;
-    write_secret(&node.encryption_path(&encryption.key_id()), &encryption.to_file_text())?;
+    write_secret(
+        &node.signing_path(&signing.key_id()),
+        &signing.to_file_text(),
+    )?;
+    write_secret(
+        &node.encryption_path(&encryption.key_id()),
+        &encryption.to_file_text(),
+    )?;
     write_secret(&node.tls_dir().join("key.pem"), &tls.key_pem())?;
     std::fs::write(node.tls_dir().join("cert.pem"), tls.cert_pem())
         .map_err(|e| CmdError::failed(format!("cannot write the certificate: {e}")))?;
@@ -112,12 +120,18 @@ fn init(args: InitArgs) -> CmdResult {
         officer_endpoint,
         node_endpoint,
         signing_keys: vec![KeyRecord::new(signing.key_id(), signing.public(), now)],
-        encryption_keys: vec![KeyRecord::new(encryption.key_id(), encryption.public(), now)],
+        encryption_keys: vec![KeyRecord::new(
+            encryption.key_id(),
+            encryption.public(),
+            now,
+        )],
         tls_fingerprints: vec![tls.fingerprint()],
         valid_from: now,
         valid_until,
     };
-    entry.validate(None).map_err(|e| CmdError::failed(e.to_string()))?;
+    entry
+        .validate(None)
+        .map_err(|e| CmdError::failed(e.to_string()))?;
     node.save_entry(&entry)?;
 
     out(&format!(

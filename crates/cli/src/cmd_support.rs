@@ -66,8 +66,10 @@ pub fn now(flag: Option<&str>) -> Result<Timestamp, CmdError> {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_err(|_| CmdError::failed("the system clock is before 1970"))?
                 .as_secs();
-            let secs = i64::try_from(secs).map_err(|_| CmdError::failed("the system clock is out of range"))?;
-            Timestamp::from_unix_seconds(secs).map_err(|e| CmdError::failed(format!("the system clock: {e}")))
+            let secs = i64::try_from(secs)
+                .map_err(|_| CmdError::failed("the system clock is out of range"))?;
+            Timestamp::from_unix_seconds(secs)
+                .map_err(|e| CmdError::failed(format!("the system clock: {e}")))
         }
     }
 }
@@ -83,11 +85,13 @@ pub fn random<const N: usize>() -> Result<[u8; N], CmdError> {
 pub fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, CmdError> {
     if path == Path::new("-") {
         let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
-            .map_err(|e| CmdError::bad_input(format!("cannot read {what} from standard input: {e}")))?;
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| {
+            CmdError::bad_input(format!("cannot read {what} from standard input: {e}"))
+        })?;
         return Ok(buf);
     }
-    std::fs::read(path).map_err(|e| CmdError::bad_input(format!("cannot read {what} `{}`: {e}", path.display())))
+    std::fs::read(path)
+        .map_err(|e| CmdError::bad_input(format!("cannot read {what} `{}`: {e}", path.display())))
 }
 
 /// Replaces `path` atomically (write beside it, then rename).
@@ -169,8 +173,13 @@ impl NodeDir {
 
     pub fn entry(&self) -> Result<AuthorityEntry, CmdError> {
         let path = self.entry_path();
-        let bytes = read_file(&path, "authority entry")
-            .map_err(|e| CmdError::bad_input(format!("{} (is `{}` a node directory made by `comity init`?)", e.message, self.root.display())))?;
+        let bytes = read_file(&path, "authority entry").map_err(|e| {
+            CmdError::bad_input(format!(
+                "{} (is `{}` a node directory made by `comity init`?)",
+                e.message,
+                self.root.display()
+            ))
+        })?;
         AuthorityEntry::from_json(&bytes)
             .map_err(|e| CmdError::bad_input(format!("`{}`: {e}", path.display())))
     }
@@ -184,27 +193,36 @@ impl NodeDir {
 
     pub fn signing_secret(&self, kid: &KeyId) -> Result<SigningSecret, CmdError> {
         let path = self.signing_path(kid);
-        let text = zeroize::Zeroizing::new(
-            std::fs::read_to_string(&path)
-                .map_err(|e| CmdError::bad_input(format!("no secret for signing key `{kid}` at `{}`: {e}", path.display())))?,
-        );
-        SigningSecret::from_file_text(&text).map_err(|e| CmdError::bad_input(format!("`{}`: {e}", path.display())))
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
+            CmdError::bad_input(format!(
+                "no secret for signing key `{kid}` at `{}`: {e}",
+                path.display()
+            ))
+        })?);
+        SigningSecret::from_file_text(&text)
+            .map_err(|e| CmdError::bad_input(format!("`{}`: {e}", path.display())))
     }
 
     pub fn encryption_secret(&self, kid: &KeyId) -> Result<EncryptionSecret, CmdError> {
         let path = self.encryption_path(kid);
-        let text = zeroize::Zeroizing::new(
-            std::fs::read_to_string(&path)
-                .map_err(|e| CmdError::bad_input(format!("no secret for encryption key `{kid}` at `{}`: {e}", path.display())))?,
-        );
-        EncryptionSecret::from_file_text(&text).map_err(|e| CmdError::bad_input(format!("`{}`: {e}", path.display())))
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
+            CmdError::bad_input(format!(
+                "no secret for encryption key `{kid}` at `{}`: {e}",
+                path.display()
+            ))
+        })?);
+        EncryptionSecret::from_file_text(&text)
+            .map_err(|e| CmdError::bad_input(format!("`{}`: {e}", path.display())))
     }
 
     /// The secret of the entry's active signing key.
     pub fn active_signing(&self, entry: &AuthorityEntry) -> Result<SigningSecret, CmdError> {
-        let key = entry
-            .active_signing_key()
-            .ok_or_else(|| CmdError::failed(format!("authority `{}` has no active signing key", entry.id)))?;
+        let key = entry.active_signing_key().ok_or_else(|| {
+            CmdError::failed(format!(
+                "authority `{}` has no active signing key",
+                entry.id
+            ))
+        })?;
         self.signing_secret(&key.kid)
     }
 }
@@ -212,14 +230,15 @@ impl NodeDir {
 /// Reads a directory file (structure only).
 pub fn read_directory(path: &Path) -> Result<Directory, CmdError> {
     let bytes = read_file(path, "directory")?;
-    Directory::from_bytes(&bytes).map_err(|e| CmdError::bad_input(format!("directory `{}`: {e}", path.display())))
+    Directory::from_bytes(&bytes)
+        .map_err(|e| CmdError::bad_input(format!("directory `{}`: {e}", path.display())))
 }
 
 /// Reads a directory file and checks its signatures: the directory the envelope commands trust.
 pub fn read_verified_directory(path: &Path) -> Result<VerifiedDirectory, CmdError> {
-    read_directory(path)?
-        .verify()
-        .map_err(|e| CmdError::bad_input(format!("directory `{}` is not valid: {e}", path.display())))
+    read_directory(path)?.verify().map_err(|e| {
+        CmdError::bad_input(format!("directory `{}` is not valid: {e}", path.display()))
+    })
 }
 
 pub fn write_directory(path: &Path, directory: &Directory) -> CmdResult {

@@ -4,6 +4,11 @@
 //! errors to exit codes — 0 success, 1 a check that failed or an internal error, 2 bad input.
 
 mod check;
+mod cmd_directory;
+mod cmd_envelope;
+mod cmd_init;
+mod cmd_keys;
+mod cmd_support;
 mod diag;
 mod rules_cmd;
 
@@ -33,6 +38,17 @@ enum Command {
     /// Read and check the encoded treaty rules.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
+    /// Create a node: signing and encryption keys, TLS certificate, directory entry.
+    Init(cmd_init::InitArgs),
+    /// Build, sign, show and verify the authority directory.
+    #[command(subcommand)]
+    Directory(cmd_directory::DirectoryCommand),
+    /// Rotate or revoke keys (each change is a new directory version).
+    #[command(subcommand)]
+    Keys(cmd_keys::KeysCommand),
+    /// Seal, verify and open signed envelopes.
+    #[command(subcommand)]
+    Envelope(cmd_envelope::EnvelopeCommand),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +56,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Init(args) => cmd_init::run(args),
+        Command::Directory(cmd) => cmd_directory::run(cmd),
+        Command::Keys(cmd) => cmd_keys::run(cmd),
+        Command::Envelope(cmd) => cmd_envelope::run(cmd),
     }
 }
