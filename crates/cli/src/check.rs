@@ -148,8 +148,8 @@ fn verify(rules: &RuleSet, paths: &[PathBuf]) -> ExitCode {
             let _ = writeln!(stdout, "{}: {}: {m}", path.display(), file.scenario.id);
         }
     }
-    let _ = writeln!(
-        stdout,
+    // stdout holds only the mismatch lines; the tally goes to stderr.
+    eprintln!(
         "verify: {} passed, {mismatched} failed{}",
         checked - mismatched,
         if bad > 0 {

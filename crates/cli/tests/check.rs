@@ -37,7 +37,12 @@ fn stderr(o: &Output) -> String {
 fn verify_passes_on_the_own_corpus() {
     let out = comity(&["check", "--verify", corpus().to_str().unwrap()]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains(" 0 failed"), "{}", stdout(&out));
+    assert!(stderr(&out).contains(" 0 failed"), "{}", stderr(&out));
+    assert!(
+        stdout(&out).is_empty(),
+        "only mismatches go to stdout: {}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -48,9 +53,9 @@ fn verify_passes_on_the_public_scenarios() {
     let out = comity(&["check", "--verify", dir.to_str().unwrap()]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(
-        stdout(&out).contains("verify: 14 passed, 0 failed"),
+        stderr(&out).contains("verify: 14 passed, 0 failed"),
         "{}",
-        stdout(&out)
+        stderr(&out)
     );
 }
 
@@ -334,7 +339,7 @@ fn verify_counts_bad_files_and_exits_2() {
     .unwrap();
     let out = comity(&["check", "--verify", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(stdout(&out).contains("1 not readable"));
+    assert!(stderr(&out).contains("1 not readable"), "{}", stderr(&out));
 }
 
 fn snapshot_of(file: &str) -> String {
