@@ -268,8 +268,8 @@ fn key_status(
 
 fn verify(file: &Path, previous: Option<&Path>) -> CmdResult {
     let bytes = read_file(file, "directory")?;
-    let parsed =
-        Directory::from_bytes(&bytes).map_err(|e| CmdError::failed(format!("invalid: {e}")))?;
+    let parsed = Directory::from_bytes(&bytes)
+        .map_err(|e| CmdError::failed(format!("invalid ({}): {e}", e.code())))?;
     let version = parsed.version;
     let verified = match previous {
         Some(prev_path) => {
@@ -283,7 +283,7 @@ fn verify(file: &Path, previous: Option<&Path>) -> CmdResult {
         }
         None => parsed.verify(),
     }
-    .map_err(|e| CmdError::failed(format!("invalid: {e}")))?;
+    .map_err(|e| CmdError::failed(format!("invalid ({}): {e}", e.code())))?;
     let d = verified.directory();
     let signers: Vec<String> = d
         .signatures
