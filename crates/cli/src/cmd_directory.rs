@@ -285,11 +285,13 @@ fn verify(file: &Path, previous: Option<&Path>) -> CmdResult {
     }
     .map_err(|e| CmdError::failed(format!("invalid ({}): {e}", e.code())))?;
     let d = verified.directory();
-    let signers: Vec<String> = d
+    // one maintainer may sign with two keys (the outgoing and the new one)
+    let mut signers: Vec<String> = d
         .signatures
         .iter()
         .map(|s| s.authority.to_string())
         .collect();
+    signers.dedup();
     out(&format!(
         "valid: network {} version {} issued {}, {} authorities, signed by {}; hash {}\n",
         d.network,

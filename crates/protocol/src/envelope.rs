@@ -337,6 +337,15 @@ fn parse(bytes: &[u8]) -> Result<(Envelope, Value), ProtocolError> {
         ));
     }
     envelope.header().check_times()?;
+    let created_millis = u64::try_from(envelope.created.unix_seconds())
+        .unwrap_or(0)
+        .saturating_mul(1000);
+    if envelope.id.unix_millis() != created_millis {
+        return Err(ProtocolError::malformed(
+            "envelope",
+            "the time part of `id` must be `created` (in milliseconds)",
+        ));
+    }
     match (&envelope.payload, &envelope.sealed) {
         (Some(_), None) | (None, Some(_)) => {}
         _ => {

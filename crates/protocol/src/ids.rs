@@ -281,6 +281,16 @@ impl EnvelopeId {
     pub fn as_uuid(&self) -> &uuid::Uuid {
         &self.0
     }
+
+    /// The time part, in milliseconds since 1970.
+    pub fn unix_millis(&self) -> u64 {
+        self.0.get_timestamp().map_or(0, |t| {
+            let (seconds, nanos) = t.to_unix();
+            seconds
+                .saturating_mul(1000)
+                .saturating_add(u64::from(nanos / 1_000_000))
+        })
+    }
 }
 
 impl FromStr for EnvelopeId {
@@ -542,6 +552,7 @@ mod tests {
         let id = EnvelopeId::new_v7(t, [0xab; 10]);
         let text = id.to_string();
         assert_eq!(text.parse::<EnvelopeId>().unwrap(), id);
+        assert_eq!(id.unix_millis(), 1_772_366_400_000);
         assert!(text.to_uppercase().parse::<EnvelopeId>().is_err());
         assert!(text.replace('-', "").parse::<EnvelopeId>().is_err());
         assert!(

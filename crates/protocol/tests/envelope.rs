@@ -341,3 +341,24 @@ fn ids_are_v7_and_distinct() {
     assert_eq!(a.envelope.id.as_uuid().get_version_num(), 7);
     let _ = Directory::genesis("x1".parse().unwrap(), at(0));
 }
+
+#[test]
+fn the_id_carries_the_creation_time() {
+    let (ar, es) = (node("AR", 1), node("ES", 2));
+    let dir = verified(&[&ar, &es]);
+    let out = seal(&dir, &ar, &es, 10, false);
+    assert_eq!(out.envelope.id.unix_millis(), (T0 as u64 + 10) * 1000);
+    // an id from another time, even correctly signed, is malformed
+    let mut env = out.envelope.clone();
+    env.id = comity_protocol::EnvelopeId::new_v7(at(11), [7; 10]);
+    let mut value = serde_json::to_value(&env).unwrap();
+    value.as_object_mut().unwrap().remove("signature");
+    env.signature = ar.signing.sign_with_context(
+        comity_protocol::envelope::ENVELOPE_CONTEXT,
+        &comity_protocol::jcs::canonicalize(&value).unwrap(),
+    );
+    let bytes = comity_protocol::jcs::canonicalize(&serde_json::to_value(&env).unwrap()).unwrap();
+    let err = verify_envelope(&bytes, &dir, at(20), None).unwrap_err();
+    assert_eq!(err.code(), "malformed");
+    assert!(err.to_string().contains("`id`"), "{err}");
+}
