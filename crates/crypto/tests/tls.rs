@@ -125,3 +125,29 @@ fn issuance_is_deterministic_and_pem_round_trips() {
     assert!(TlsIdentity::from_pem("not pem", "not pem").is_err());
     assert!(TlsIdentity::issue(&[1; 32], "x", NOT_AFTER, NOT_BEFORE).is_err());
 }
+
+/// Feature unification that enables aws-lc-rs beside ring makes rustls's provider selection
+/// panic at run time; the lockfile must never contain it.
+#[test]
+fn the_workspace_has_one_rustls_provider() {
+    let root = comity_testkit::workspace_root(env!("CARGO_MANIFEST_DIR"));
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap();
+    assert!(
+        !lock.contains("name = \"aws-lc-rs\""),
+        "aws-lc-rs is in Cargo.lock"
+    );
+    assert!(
+        !lock.contains("name = \"aws-lc-sys\""),
+        "aws-lc-sys is in Cargo.lock"
+    );
+    assert!(lock.contains("name = \"ring\""));
+    // configurations carry their provider, so they work whether or not a default is installed
+    let _ = comity_crypto::tls::install_default_provider();
+    assert!(
+        !comity_crypto::tls::install_default_provider(),
+        "a second install reports false"
+    );
+    let a = identity(1, "ar-central-authority");
+    client_config(&a, PinnedPeers::new([])).unwrap();
+    server_config(&a, PinnedPeers::new([])).unwrap();
+}

@@ -232,3 +232,19 @@ fn revocation() {
             .is_none()
     );
 }
+
+#[test]
+fn tls_pins_come_from_the_directory() {
+    let (mut ar, es, mut fr) = (node("AR", 1), node("ES", 2), node("FR", 3));
+    ar.entry.tls_fingerprints = vec![comity_crypto::Sha256Digest::of(b"ar cert")];
+    fr.entry.valid_until = at(100);
+    fr.entry.tls_fingerprints = vec![comity_crypto::Sha256Digest::of(b"fr cert")];
+    let dir = verified(&[&ar, &es, &fr]);
+    let pins = dir.tls_pins(at(50), Some(ar.id()));
+    assert_eq!(pins.len(), 2, "ES and FR, not AR itself");
+    assert!(!pins.contains(&comity_crypto::Sha256Digest::of(b"ar cert")));
+    let later = dir.tls_pins(at(200), Some(ar.id()));
+    assert_eq!(later, es.entry.tls_fingerprints, "FR's entry has ended");
+    let peers = comity_crypto::tls::PinnedPeers::new(later);
+    assert!(peers.contains(&es.entry.tls_fingerprints[0]));
+}
