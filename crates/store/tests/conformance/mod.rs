@@ -1,0 +1,1201 @@
+//! The storage conformance suite: what every [`Store`] backend must do, written once as generic
+//! async functions. Each function takes a fresh, empty store; `tests/sqlite.rs` runs them all on
+//! SQLite in memory and on a file, and a PostgreSQL backend runs the same functions.
+
+use comity_store::faulty::{FaultInjection, FaultyStore};
+use comity_store::{
+    AuditRow, CaseFilter, CaseRow, CaseWrite, Change, DeadlineRow, EventRow, InboundRow, ItemRow,
+    Millis, OutboxRow, OutboxUpdate, Store, StoreError,
+};
+use serde_json::{Value, json};
+
+pub const T0: Millis = 1_700_000_000_000;
+const HOUR: Millis = 3_600_000;
+
+// ---- rows ----
+
+pub fn case(id: &str, state: &str, created_at: Millis) -> CaseRow {
+    CaseRow {
+        id: id.to_owned(),
+        version: 1,
+        side: "requested".to_owned(),
+        kind: "preservation".to_owned(),
+        basis: "UNCC".to_owned(),
+        state: state.to_owned(),
+        counterpart: "FR/central_authority".to_owned(),
+        emergency: false,
+        created_at,
+        updated_at: created_at,
+        doc: json!({
+            "facts": { "offence": "fraud", "data": ["traffic", "content"], "max_years": 4.5 },
+            "decision": null,
+            "notes": "ünïcödé ✓ \"quoted\" \n newline",
+            "big": 9_007_199_254_740_993_u64,
+            "negative": -42,
+            "empty": {},
+        }),
+    }
+}
+
+pub fn bumped(row: &CaseRow, state: &str, at: Millis) -> CaseWrite {
+    let mut next = row.clone();
+    next.version = row.version + 1;
+    next.state = state.to_owned();
+    next.updated_at = at;
+    next.doc = json!({ "state": state, "previous": row.doc.clone() });
+    CaseWrite::Update {
+        row: next,
+        expected_version: row.version,
+    }
+}
+
+pub fn event(case_id: &str, seq: i64, kind: &str) -> EventRow {
+    EventRow {
+        case_id: case_id.to_owned(),
+        seq,
+        at: T0 + seq,
+        kind: kind.to_owned(),
+        actor: "officer:ana".to_owned(),
+        data: json!({ "seq": seq, "list": [1, 2.5, "three", true, null] }),
+    }
+}
+
+pub fn deadline(case_id: &str, name: &str, due_at: Millis, state: &str) -> DeadlineRow {
+    DeadlineRow {
+        case_id: case_id.to_owned(),
+        name: name.to_owned(),
+        due_at,
+        state: state.to_owned(),
+        data: json!({ "cites": "UNCC 42(7)", "days": 60 }),
+    }
+}
+
+pub fn message(id: &str, case_id: Option<&str>, priority: i32, created_at: Millis) -> OutboxRow {
+    OutboxRow {
+        id: id.to_owned(),
+        case_id: case_id.map(str::to_owned),
+        to: "FR/central_authority".to_owned(),
+        kind: "request".to_owned(),
+        priority,
+        // every byte value, so that nothing is read as text
+        bytes: (0..=255).collect(),
+        created_at,
+        attempts: 0,
+        next_attempt_at: created_at,
+        delivered_at: None,
+        last_error: None,
+    }
+}
+
+pub fn inbound(envelope_id: &str, case_id: Option<&str>) -> InboundRow {
+    InboundRow {
+        envelope_id: envelope_id.to_owned(),
+        from: "FR/central_authority".to_owned(),
+        case_id: case_id.map(str::to_owned),
+        received_at: T0,
+        wire_hash: vec![0xab; 32],
+        result: json!({ "status": "accepted", "receipt": { "id": envelope_id } }),
+    }
+}
+
+pub fn audit(action: &str, case_id: Option<&str>, at: Millis) -> AuditRow {
+    AuditRow {
+        // ignored by the store
+        seq: 999,
+        at,
+        actor: "officer:ana".to_owned(),
+        action: action.to_owned(),
+        case_id: case_id.map(str::to_owned),
+        data: json!({ "ip": "127.0.0.1", "what": action }),
+    }
+}
+
+pub fn item(id: &str, case_id: &str, retain_until: Option<Millis>) -> ItemRow {
+    ItemRow {
+        id: id.to_owned(),
+        case_id: case_id.to_owned(),
+        sha256: vec![7; 32],
+        sealed: Some(vec![0, 1, 2, 255]),
+        key: Some(vec![9; 32]),
+        retain_until,
+        deleted_at: None,
+        data: json!({ "use_limitation": "only for case", "custody": [{ "who": "x", "at": T0 }] }),
+    }
+}
+
+pub fn deleted(row: &ItemRow, at: Millis) -> ItemRow {
+    ItemRow {
+        sealed: None,
+        key: None,
+        deleted_at: Some(at),
+        ..row.clone()
+    }
+}
+
+async fn apply<S: Store>(store: &S, change: Change) {
+    store.apply(&change).await.expect("apply");
+}
+
+async fn new_case<S: Store>(store: &S, row: &CaseRow) {
+    apply(
+        store,
+        Change {
+            cases: vec![CaseWrite::Insert(row.clone())],
+            ..Change::default()
+        },
+    )
+    .await;
+}
+
+fn all_cases() -> CaseFilter {
+    CaseFilter::default()
+}
+
+// ---- a full dump, through the trait only ----
+
+/// Everything the trait can show, for the cases and envelope ids named.
+#[derive(Debug, PartialEq)]
+pub struct Dump {
+    cases: Vec<CaseRow>,
+    events: Vec<Vec<EventRow>>,
+    deadlines: Vec<DeadlineRow>,
+    case_deadlines: Vec<Vec<DeadlineRow>>,
+    outbox: Vec<OutboxRow>,
+    outbox_due: Vec<OutboxRow>,
+    inbound: Vec<Option<InboundRow>>,
+    audit: Vec<AuditRow>,
+    items: Vec<Vec<ItemRow>>,
+    items_expiring: Vec<ItemRow>,
+}
+
+pub async fn dump<S: Store>(store: &S, case_ids: &[&str], envelope_ids: &[&str]) -> Dump {
+    let mut d = Dump {
+        cases: store.cases(&all_cases()).await.unwrap(),
+        events: vec![],
+        deadlines: store.deadlines(&[], None).await.unwrap(),
+        case_deadlines: vec![],
+        outbox: store.outbox(None).await.unwrap(),
+        outbox_due: store.outbox_due(Millis::MAX, u32::MAX).await.unwrap(),
+        inbound: vec![],
+        audit: store.audit(0, u32::MAX).await.unwrap(),
+        items: vec![],
+        items_expiring: store.items_expiring(Millis::MAX).await.unwrap(),
+    };
+    for id in case_ids {
+        d.events.push(store.events(id).await.unwrap());
+        d.case_deadlines
+            .push(store.case_deadlines(id).await.unwrap());
+        d.items.push(store.items(id).await.unwrap());
+    }
+    for id in envelope_ids {
+        d.inbound.push(store.inbound(id).await.unwrap());
+    }
+    d
+}
+
+// ---- round trips ----
+
+pub async fn round_trip_cases<S: Store>(store: S) {
+    let mut a = case("c-a", "received", T0);
+    a.emergency = true;
+    a.side = "requesting".to_owned();
+    let b = case("c-b", "draft", T0 + 1);
+    apply(
+        &store,
+        Change {
+            cases: vec![CaseWrite::Insert(a.clone()), CaseWrite::Insert(b.clone())],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert_eq!(store.case("c-a").await.unwrap(), Some(a.clone()));
+    assert_eq!(store.case("c-b").await.unwrap(), Some(b.clone()));
+    assert_eq!(store.case("c-none").await.unwrap(), None);
+    assert_eq!(
+        store.cases(&all_cases()).await.unwrap(),
+        vec![a.clone(), b.clone()]
+    );
+
+    let update = bumped(&a, "decided", T0 + 10);
+    let CaseWrite::Update { row: a2, .. } = update.clone() else {
+        unreachable!()
+    };
+    apply(
+        &store,
+        Change {
+            cases: vec![update],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert_eq!(store.case("c-a").await.unwrap(), Some(a2.clone()));
+    assert_eq!(a2.version, 2);
+    assert_eq!(store.case("c-b").await.unwrap(), Some(b));
+}
+
+pub async fn case_filters<S: Store>(store: S) {
+    // inserted out of age order: listing is by age
+    let rows = [
+        case("c-3", "received", T0 + 3),
+        case("c-1", "received", T0 + 1),
+        case("c-2", "draft", T0 + 2),
+        CaseRow {
+            side: "requesting".to_owned(),
+            ..case("c-4", "received", T0 + 4)
+        },
+    ];
+    apply(
+        &store,
+        Change {
+            cases: rows.iter().cloned().map(CaseWrite::Insert).collect(),
+            ..Change::default()
+        },
+    )
+    .await;
+    let ids = |v: Vec<CaseRow>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.cases(&all_cases()).await.unwrap()),
+        ["c-1", "c-2", "c-3", "c-4"]
+    );
+    let received = CaseFilter {
+        state: Some("received".to_owned()),
+        ..CaseFilter::default()
+    };
+    assert_eq!(
+        ids(store.cases(&received).await.unwrap()),
+        ["c-1", "c-3", "c-4"]
+    );
+    let requested_received = CaseFilter {
+        side: Some("requested".to_owned()),
+        ..received.clone()
+    };
+    assert_eq!(
+        ids(store.cases(&requested_received).await.unwrap()),
+        ["c-1", "c-3"]
+    );
+    let requesting = CaseFilter {
+        side: Some("requesting".to_owned()),
+        ..CaseFilter::default()
+    };
+    assert_eq!(ids(store.cases(&requesting).await.unwrap()), ["c-4"]);
+    let two = CaseFilter {
+        limit: Some(2),
+        ..CaseFilter::default()
+    };
+    assert_eq!(ids(store.cases(&two).await.unwrap()), ["c-1", "c-2"]);
+    let none = CaseFilter {
+        limit: Some(0),
+        ..CaseFilter::default()
+    };
+    assert!(store.cases(&none).await.unwrap().is_empty());
+    let unknown = CaseFilter {
+        state: Some("closed".to_owned()),
+        ..CaseFilter::default()
+    };
+    assert!(store.cases(&unknown).await.unwrap().is_empty());
+}
+
+pub async fn round_trip_events<S: Store>(store: S) {
+    new_case(&store, &case("c-1", "draft", T0)).await;
+    new_case(&store, &case("c-2", "draft", T0)).await;
+    let e = [
+        event("c-1", 2, "sent"),
+        event("c-1", 1, "drafted"),
+        event("c-2", 1, "drafted"),
+    ];
+    apply(
+        &store,
+        Change {
+            events: e.to_vec(),
+            ..Change::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        store.events("c-1").await.unwrap(),
+        vec![e[1].clone(), e[0].clone()]
+    );
+    assert_eq!(store.events("c-2").await.unwrap(), vec![e[2].clone()]);
+    assert!(store.events("c-none").await.unwrap().is_empty());
+}
+
+pub async fn round_trip_deadlines<S: Store>(store: S) {
+    new_case(&store, &case("c-1", "received", T0)).await;
+    let first = deadline("c-1", "respond", T0 + 48 * HOUR, "open");
+    let other = deadline("c-1", "acknowledge", T0 + HOUR, "open");
+    apply(
+        &store,
+        Change {
+            deadlines: vec![first.clone(), other.clone()],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        store.case_deadlines("c-1").await.unwrap(),
+        vec![other.clone(), first.clone()]
+    );
+
+    // replaced whole by (case_id, name)
+    let replaced = DeadlineRow {
+        due_at: T0 + 72 * HOUR,
+        state: "due".to_owned(),
+        data: json!({ "extended": true }),
+        ..first.clone()
+    };
+    apply(
+        &store,
+        Change {
+            deadlines: vec![replaced.clone()],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        store.case_deadlines("c-1").await.unwrap(),
+        vec![other, replaced]
+    );
+    assert!(store.case_deadlines("c-none").await.unwrap().is_empty());
+}
+
+pub async fn round_trip_outbox<S: Store>(store: S) {
+    new_case(&store, &case("c-1", "draft", T0)).await;
+    let a = message("m-a", Some("c-1"), 5, T0);
+    let b = OutboxRow {
+        bytes: vec![],
+        attempts: 3,
+        next_attempt_at: T0 + 99,
+        last_error: Some("connection refused".to_owned()),
+        ..message("m-b", None, -1, T0 + 1)
+    };
+    let c = OutboxRow {
+        delivered_at: Some(T0 + 5),
+        ..message("m-c", Some("c-1"), 0, T0 + 2)
+    };
+    apply(
+        &store,
+        Change {
+            outbox: vec![a.clone(), b.clone(), c.clone()],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        store.outbox(None).await.unwrap(),
+        vec![a.clone(), b.clone(), c.clone()]
+    );
+    assert_eq!(
+        store.outbox(Some("c-1")).await.unwrap(),
+        vec![a.clone(), c.clone()]
+    );
+    assert!(store.outbox(Some("c-none")).await.unwrap().is_empty());
+
+    // the delivery loop's bookkeeping: each outcome counts one attempt
+    apply(
+        &store,
+        Change {
+            outbox_updates: vec![
+                OutboxUpdate::Failed {
+                    id: "m-a".to_owned(),
+                    error: "timeout".to_owned(),
+                    next_attempt_at: T0 + 1000,
+                },
+                OutboxUpdate::Delivered {
+                    id: "m-b".to_owned(),
+                    at: T0 + 7,
+                },
+            ],
+            ..Change::default()
+        },
+    )
+    .await;
+    let a2 = OutboxRow {
+        attempts: 1,
+        last_error: Some("timeout".to_owned()),
+        next_attempt_at: T0 + 1000,
+        ..a
+    };
+    let b2 = OutboxRow {
+        attempts: 4,
+        delivered_at: Some(T0 + 7),
+        ..b
+    };
+    assert_eq!(store.outbox(None).await.unwrap(), vec![a2, b2, c]);
+}
+
+pub async fn outbox_update_refusals<S: Store>(store: S) {
+    let delivered = OutboxRow {
+        delivered_at: Some(T0),
+        ..message("m-d", None, 0, T0)
+    };
+    let pending = message("m-p", None, 0, T0);
+    apply(
+        &store,
+        Change {
+            outbox: vec![delivered, pending.clone()],
+            ..Change::default()
+        },
+    )
+    .await;
+    let before = store.outbox(None).await.unwrap();
+    for update in [
+        OutboxUpdate::Delivered {
+            id: "m-none".to_owned(),
+            at: T0,
+        },
+        OutboxUpdate::Delivered {
+            id: "m-d".to_owned(),
+            at: T0 + 1,
+        },
+        OutboxUpdate::Failed {
+            id: "m-d".to_owned(),
+            error: "x".to_owned(),
+            next_attempt_at: T0,
+        },
+    ] {
+        // the pending message's update, applied first, is rolled back with the refused one
+        let change = Change {
+            outbox_updates: vec![
+                OutboxUpdate::Delivered {
+                    id: "m-p".to_owned(),
+                    at: T0 + 3,
+                },
+                update,
+            ],
+            ..Change::default()
+        };
+        let err = store.apply(&change).await.unwrap_err();
+        assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+        assert_eq!(store.outbox(None).await.unwrap(), before);
+    }
+    // an outbox id is never written twice
+    let err = store
+        .apply(&Change {
+            outbox: vec![pending],
+            ..Change::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+    assert_eq!(store.outbox(None).await.unwrap(), before);
+}
+
+pub async fn round_trip_inbound<S: Store>(store: S) {
+    let a = inbound("e-a", Some("c-elsewhere"));
+    let b = InboundRow {
+        wire_hash: vec![],
+        result: json!("refused"),
+        ..inbound("e-b", None)
+    };
+    apply(
+        &store,
+        Change {
+            inbound: vec![a.clone(), b.clone()],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert_eq!(store.inbound("e-a").await.unwrap(), Some(a));
+    assert_eq!(store.inbound("e-b").await.unwrap(), Some(b));
+    assert_eq!(store.inbound("e-none").await.unwrap(), None);
+}
+
+pub async fn round_trip_audit<S: Store>(store: S) {
+    let rows = [
+        audit("viewed", Some("c-1"), T0),
+        audit("exported", None, T0 + 1),
+        audit("decided", Some("c-1"), T0 + 2),
+    ];
+    apply(
+        &store,
+        Change {
+            audit: rows[..2].to_vec(),
+            ..Change::default()
+        },
+    )
+    .await;
+    apply(
+        &store,
+        Change {
+            audit: rows[2..].to_vec(),
+            ..Change::default()
+        },
+    )
+    .await;
+    let read = store.audit(0, 100).await.unwrap();
+    let expected: Vec<AuditRow> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| AuditRow {
+            seq: i64::try_from(i).unwrap() + 1,
+            ..r.clone()
+        })
+        .collect();
+    assert_eq!(read, expected);
+}
+
+pub async fn audit_paging<S: Store>(store: S) {
+    for i in 0..5 {
+        apply(
+            &store,
+            Change {
+                audit: vec![audit("viewed", None, T0 + i)],
+                ..Change::default()
+            },
+        )
+        .await;
+    }
+    let seqs = |v: Vec<AuditRow>| v.into_iter().map(|r| r.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(store.audit(0, 100).await.unwrap()), [1, 2, 3, 4, 5]);
+    assert_eq!(seqs(store.audit(2, 100).await.unwrap()), [3, 4, 5]);
+    assert_eq!(seqs(store.audit(1, 2).await.unwrap()), [2, 3]);
+    assert!(store.audit(5, 100).await.unwrap().is_empty());
+    assert!(store.audit(0, 0).await.unwrap().is_empty());
+    // numbers keep growing: a failed change takes none
+    let failing = Change {
+        audit: vec![audit("viewed", None, T0)],
+        inbound: vec![inbound("e", None)],
+        ..Change::default()
+    };
+    apply(
+        &store,
+        Change {
+            inbound: vec![inbound("e", None)],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert!(store.apply(&failing).await.is_err());
+    apply(
+        &store,
+        Change {
+            audit: vec![audit("viewed", None, T0 + 9)],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert_eq!(seqs(store.audit(0, 100).await.unwrap()), [1, 2, 3, 4, 5, 6]);
+}
+
+pub async fn round_trip_items<S: Store>(store: S) {
+    new_case(&store, &case("c-1", "executed", T0)).await;
+    let a = item("i-a", "c-1", Some(T0 + 100));
+    let b = ItemRow {
+        sealed: Some(vec![]),
+        data: json!([]),
+        ..item("i-b", "c-1", None)
+    };
+    apply(
+        &store,
+        Change {
+            items: vec![b.clone(), a.clone()],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        store.items("c-1").await.unwrap(),
+        vec![a.clone(), b.clone()]
+    );
+    // deleting is an upsert that drops the key and the sealed bytes
+    let gone = deleted(&a, T0 + 200);
+    apply(
+        &store,
+        Change {
+            items: vec![gone.clone()],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert_eq!(store.items("c-1").await.unwrap(), vec![gone, b]);
+    assert!(store.items("c-none").await.unwrap().is_empty());
+}
+
+// ---- compare-and-swap and exactly-once ----
+
+pub async fn cas_conflict<S: Store>(store: S) {
+    let a = case("c-1", "received", T0);
+    new_case(&store, &a).await;
+    let winner = bumped(&a, "decided", T0 + 1);
+    apply(
+        &store,
+        Change {
+            cases: vec![winner],
+            ..Change::default()
+        },
+    )
+    .await;
+    let stored = store.case("c-1").await.unwrap();
+    let before = dump(&store, &["c-1"], &[]).await;
+
+    // a writer that read version 1 loses, and nothing of its change is written
+    let loser = Change {
+        cases: vec![bumped(&a, "refused", T0 + 2)],
+        events: vec![event("c-1", 1, "refused")],
+        outbox: vec![message("m-1", Some("c-1"), 1, T0 + 2)],
+        audit: vec![audit("decided", Some("c-1"), T0 + 2)],
+        ..Change::default()
+    };
+    match store.apply(&loser).await {
+        Err(StoreError::Conflict(id)) => assert_eq!(id, "c-1"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(dump(&store, &["c-1"], &[]).await, before);
+    assert_eq!(store.case("c-1").await.unwrap(), stored);
+
+    // an update of a case that does not exist conflicts too
+    let ghost = bumped(&case("c-ghost", "received", T0), "decided", T0);
+    let err = store
+        .apply(&Change {
+            cases: vec![ghost],
+            ..Change::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(ref id) if id == "c-ghost"),
+        "{err:?}"
+    );
+
+    // the new version must follow the expected one
+    let Some(current) = stored else {
+        unreachable!()
+    };
+    let skipping = CaseWrite::Update {
+        row: CaseRow {
+            version: current.version + 2,
+            ..current.clone()
+        },
+        expected_version: current.version,
+    };
+    let err = store
+        .apply(&Change {
+            cases: vec![skipping],
+            ..Change::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+    assert_eq!(dump(&store, &["c-1"], &[]).await, before);
+}
+
+pub async fn concurrent_cas<S: Store>(store: S) {
+    let a = case("c-1", "received", T0);
+    new_case(&store, &a).await;
+    let one = Change {
+        cases: vec![bumped(&a, "decided", T0 + 1)],
+        outbox: vec![message("m-1", Some("c-1"), 1, T0 + 1)],
+        ..Change::default()
+    };
+    let two = Change {
+        cases: vec![bumped(&a, "refused", T0 + 2)],
+        outbox: vec![message("m-2", Some("c-1"), 1, T0 + 2)],
+        ..Change::default()
+    };
+    let (r1, r2) = tokio::join!(store.apply(&one), store.apply(&two));
+    let won = usize::from(r1.is_ok()) + usize::from(r2.is_ok());
+    assert_eq!(won, 1, "{r1:?} {r2:?}");
+    for r in [r1, r2] {
+        assert!(matches!(r, Ok(()) | Err(StoreError::Conflict(_))), "{r:?}");
+    }
+    assert_eq!(store.case("c-1").await.unwrap().unwrap().version, 2);
+    assert_eq!(store.outbox(None).await.unwrap().len(), 1);
+}
+
+pub async fn insert_existing_conflict<S: Store>(store: S) {
+    let a = case("c-1", "draft", T0);
+    new_case(&store, &a).await;
+    let before = dump(&store, &["c-1"], &[]).await;
+    let again = Change {
+        cases: vec![CaseWrite::Insert(case("c-1", "received", T0 + 5))],
+        events: vec![event("c-1", 1, "received")],
+        ..Change::default()
+    };
+    match store.apply(&again).await {
+        Err(StoreError::Conflict(id)) => assert_eq!(id, "c-1"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(dump(&store, &["c-1"], &[]).await, before);
+    assert_eq!(store.case("c-1").await.unwrap(), Some(a));
+}
+
+pub async fn event_seq_conflict<S: Store>(store: S) {
+    new_case(&store, &case("c-1", "draft", T0)).await;
+    apply(
+        &store,
+        Change {
+            events: vec![event("c-1", 1, "drafted")],
+            ..Change::default()
+        },
+    )
+    .await;
+    let before = dump(&store, &["c-1"], &[]).await;
+    let again = Change {
+        events: vec![event("c-1", 2, "checked"), event("c-1", 1, "other")],
+        ..Change::default()
+    };
+    let err = store.apply(&again).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(ref id) if id == "c-1"),
+        "{err:?}"
+    );
+    assert_eq!(dump(&store, &["c-1"], &[]).await, before);
+}
+
+pub async fn rows_need_their_case<S: Store>(store: S) {
+    // events, deadlines and items belong to a stored case; outbox, inbound and audit may name a
+    // case this node does not hold
+    let before = dump(&store, &["c-none"], &[]).await;
+    for change in [
+        Change {
+            events: vec![event("c-none", 1, "x")],
+            ..Change::default()
+        },
+        Change {
+            deadlines: vec![deadline("c-none", "x", T0, "open")],
+            ..Change::default()
+        },
+        Change {
+            items: vec![item("i", "c-none", None)],
+            ..Change::default()
+        },
+    ] {
+        let err = store.apply(&change).await.unwrap_err();
+        assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+        assert_eq!(dump(&store, &["c-none"], &[]).await, before);
+    }
+    apply(
+        &store,
+        Change {
+            outbox: vec![message("m", Some("c-none"), 0, T0)],
+            inbound: vec![inbound("e", Some("c-none"))],
+            audit: vec![audit("viewed", Some("c-none"), T0)],
+            ..Change::default()
+        },
+    )
+    .await;
+}
+
+pub async fn duplicate_inbound<S: Store>(store: S) {
+    let first = inbound("e-1", Some("c-1"));
+    apply(
+        &store,
+        Change {
+            cases: vec![CaseWrite::Insert(case("c-1", "received", T0))],
+            inbound: vec![first.clone()],
+            ..Change::default()
+        },
+    )
+    .await;
+    let before = dump(&store, &["c-1", "c-2"], &["e-1"]).await;
+
+    // the same envelope id again, whatever else the change holds, changes nothing
+    let repeat = Change {
+        cases: vec![CaseWrite::Insert(case("c-2", "received", T0 + 1))],
+        inbound: vec![InboundRow {
+            wire_hash: vec![1; 32],
+            result: json!("other"),
+            ..inbound("e-1", Some("c-2"))
+        }],
+        outbox: vec![message("m-1", Some("c-2"), 0, T0 + 1)],
+        audit: vec![audit("received", Some("c-2"), T0 + 1)],
+        ..Change::default()
+    };
+    match store.apply(&repeat).await {
+        Err(StoreError::Duplicate(id)) => assert_eq!(id, "e-1"),
+        other => panic!("expected a duplicate, got {other:?}"),
+    }
+    assert_eq!(dump(&store, &["c-1", "c-2"], &["e-1"]).await, before);
+    assert_eq!(store.inbound("e-1").await.unwrap(), Some(first));
+}
+
+// ---- queries ----
+
+pub async fn outbox_order_and_due<S: Store>(store: S) {
+    let rows = vec![
+        message("m-late-low", None, 5, T0),
+        message("m-urgent-new", None, 0, T0 + 20),
+        message("m-urgent-old", None, 0, T0 + 10),
+        OutboxRow {
+            next_attempt_at: T0 + 500,
+            ..message("m-backoff", None, 0, T0 + 1)
+        },
+        OutboxRow {
+            delivered_at: Some(T0 + 2),
+            ..message("m-delivered", None, 0, T0)
+        },
+        message("m-mid", None, 3, T0 + 30),
+        // same priority and age: ties break by id
+        message("m-tie-b", None, 3, T0 + 30),
+        message("m-tie-a", None, 3, T0 + 30),
+    ];
+    apply(
+        &store,
+        Change {
+            outbox: rows,
+            ..Change::default()
+        },
+    )
+    .await;
+    let ids = |v: Vec<OutboxRow>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.outbox_due(T0 + 100, 100).await.unwrap()),
+        [
+            "m-urgent-old",
+            "m-urgent-new",
+            "m-mid",
+            "m-tie-a",
+            "m-tie-b",
+            "m-late-low"
+        ]
+    );
+    assert_eq!(
+        ids(store.outbox_due(T0 + 100, 2).await.unwrap()),
+        ["m-urgent-old", "m-urgent-new"]
+    );
+    // due is inclusive; not yet due is left out
+    assert_eq!(
+        ids(store.outbox_due(T0 + 10, 100).await.unwrap()),
+        ["m-urgent-old", "m-late-low"]
+    );
+    assert!(store.outbox_due(T0 - 1, 100).await.unwrap().is_empty());
+    assert_eq!(
+        ids(store.outbox_due(T0 + 500, 100).await.unwrap()),
+        [
+            "m-backoff",
+            "m-urgent-old",
+            "m-urgent-new",
+            "m-mid",
+            "m-tie-a",
+            "m-tie-b",
+            "m-late-low"
+        ]
+    );
+    // a failure reschedules, a delivery removes from the due list
+    apply(
+        &store,
+        Change {
+            outbox_updates: vec![
+                OutboxUpdate::Failed {
+                    id: "m-urgent-old".to_owned(),
+                    error: "503".to_owned(),
+                    next_attempt_at: T0 + 200,
+                },
+                OutboxUpdate::Delivered {
+                    id: "m-urgent-new".to_owned(),
+                    at: T0 + 101,
+                },
+            ],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        ids(store.outbox_due(T0 + 100, 100).await.unwrap()),
+        ["m-mid", "m-tie-a", "m-tie-b", "m-late-low"]
+    );
+    assert_eq!(
+        ids(store.outbox_due(T0 + 200, 100).await.unwrap()),
+        ["m-urgent-old", "m-mid", "m-tie-a", "m-tie-b", "m-late-low"]
+    );
+}
+
+pub async fn deadline_filters<S: Store>(store: S) {
+    new_case(&store, &case("c-1", "received", T0)).await;
+    new_case(&store, &case("c-2", "received", T0)).await;
+    let rows = vec![
+        deadline("c-1", "acknowledge", T0 + HOUR, "open"),
+        deadline("c-1", "respond", T0 + 10 * HOUR, "open"),
+        deadline("c-2", "acknowledge", T0 + 2 * HOUR, "due"),
+        deadline("c-2", "preserve", T0 + 3 * HOUR, "met"),
+        deadline("c-2", "respond", T0 + 5 * HOUR, "overdue"),
+        deadline("c-2", "extend", T0 + HOUR, "cancelled"),
+    ];
+    apply(
+        &store,
+        Change {
+            deadlines: rows,
+            ..Change::default()
+        },
+    )
+    .await;
+    let keys = |v: Vec<DeadlineRow>| {
+        v.into_iter()
+            .map(|d| format!("{}/{}", d.case_id, d.name))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(
+            store
+                .deadlines(&["open", "due"], Some(T0 + 2 * HOUR))
+                .await
+                .unwrap()
+        ),
+        ["c-1/acknowledge", "c-2/acknowledge"]
+    );
+    assert_eq!(
+        keys(
+            store
+                .deadlines(&["open", "due"], Some(T0 + 2 * HOUR - 1))
+                .await
+                .unwrap()
+        ),
+        ["c-1/acknowledge"]
+    );
+    assert_eq!(
+        keys(
+            store
+                .deadlines(&["open", "due", "overdue"], None)
+                .await
+                .unwrap()
+        ),
+        [
+            "c-1/acknowledge",
+            "c-2/acknowledge",
+            "c-2/respond",
+            "c-1/respond"
+        ]
+    );
+    assert_eq!(
+        keys(store.deadlines(&["met"], None).await.unwrap()),
+        ["c-2/preserve"]
+    );
+    assert!(
+        store
+            .deadlines(&["nonesuch"], None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .deadlines(&["open"], Some(T0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // no states: every state
+    assert_eq!(
+        keys(store.deadlines(&[], Some(T0 + HOUR)).await.unwrap()),
+        ["c-1/acknowledge", "c-2/extend"]
+    );
+    assert_eq!(store.deadlines(&[], None).await.unwrap().len(), 6);
+}
+
+pub async fn expiring_items<S: Store>(store: S) {
+    new_case(&store, &case("c-1", "executed", T0)).await;
+    new_case(&store, &case("c-2", "executed", T0)).await;
+    let soon = item("i-soon", "c-2", Some(T0 + 10));
+    let later = item("i-later", "c-1", Some(T0 + 20));
+    let forever = item("i-forever", "c-1", None);
+    let gone = deleted(&item("i-gone", "c-1", Some(T0)), T0 + 1);
+    apply(
+        &store,
+        Change {
+            items: vec![later.clone(), forever, gone, soon.clone()],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert!(store.items_expiring(T0 + 9).await.unwrap().is_empty());
+    assert_eq!(
+        store.items_expiring(T0 + 10).await.unwrap(),
+        vec![soon.clone()]
+    );
+    assert_eq!(
+        store.items_expiring(T0 + 1000).await.unwrap(),
+        vec![soon.clone(), later.clone()]
+    );
+    // once its deletion is recorded an item is no longer held
+    apply(
+        &store,
+        Change {
+            items: vec![deleted(&soon, T0 + 11)],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert_eq!(store.items_expiring(T0 + 1000).await.unwrap(), vec![later]);
+}
+
+// ---- faults ----
+
+/// For a change with k writes, a fault at each write in turn leaves the store exactly as it
+/// was; a fault at k does not fire, so the change applies once; applying it again fails with
+/// `Conflict` or `Duplicate` and writes nothing (no message twice).
+async fn fault_every_write<S: FaultInjection>(
+    store: &FaultyStore<S>,
+    change: &Change,
+    case_ids: &[&str],
+    envelope_ids: &[&str],
+) -> StoreError {
+    let before = dump(store, case_ids, envelope_ids).await;
+    let k = change.write_count();
+    for i in 0..k {
+        store.fail_at(i);
+        let err = store.apply(change).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Backend(_)),
+            "fault at write {i} of {k}: {err:?}"
+        );
+        assert_eq!(
+            dump(store, case_ids, envelope_ids).await,
+            before,
+            "fault at write {i} of {k}"
+        );
+    }
+    store.fail_at(k);
+    store
+        .apply(change)
+        .await
+        .expect("a fault past the last write does not fire");
+    let after = dump(store, case_ids, envelope_ids).await;
+    assert_ne!(after, before);
+    let err = store.apply(change).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(_) | StoreError::Duplicate(_)),
+        "{err:?}"
+    );
+    assert_eq!(dump(store, case_ids, envelope_ids).await, after);
+    // each message of the change is in the outbox exactly once
+    let outbox = store.outbox(None).await.unwrap();
+    for m in &change.outbox {
+        assert_eq!(
+            outbox.iter().filter(|o| o.id == m.id).count(),
+            1,
+            "{}",
+            m.id
+        );
+    }
+    err
+}
+
+/// The stored state the fault changes start from: a case with events, a deadline, two pending
+/// messages and an item.
+pub async fn seed<S: Store>(store: &S) -> CaseRow {
+    let a = case("c-a", "received", T0);
+    apply(
+        store,
+        Change {
+            cases: vec![CaseWrite::Insert(a.clone())],
+            events: vec![event("c-a", 1, "received")],
+            deadlines: vec![deadline("c-a", "acknowledge", T0 + HOUR, "open")],
+            outbox: vec![
+                message("m-0", Some("c-a"), 1, T0),
+                message("m-1", Some("c-a"), 1, T0),
+            ],
+            inbound: vec![inbound("e-0", Some("c-a"))],
+            audit: vec![audit("received", Some("c-a"), T0)],
+            items: vec![item("i-0", "c-a", Some(T0 + 100))],
+            ..Change::default()
+        },
+    )
+    .await;
+    a
+}
+
+/// A change that writes every kind of row, updating some and inserting others: 15 writes.
+pub fn every_kind_of_write(a: &CaseRow) -> Change {
+    Change {
+        cases: vec![
+            bumped(a, "decided", T0 + 5),
+            CaseWrite::Insert(case("c-b", "draft", T0 + 5)),
+        ],
+        events: vec![event("c-a", 2, "decided"), event("c-b", 1, "drafted")],
+        deadlines: vec![
+            deadline("c-a", "acknowledge", T0 + HOUR, "met"),
+            deadline("c-a", "respond", T0 + 30 * HOUR, "open"),
+        ],
+        outbox: vec![
+            message("m-2", Some("c-a"), 0, T0 + 5),
+            message("m-3", None, 2, T0 + 5),
+        ],
+        outbox_updates: vec![
+            OutboxUpdate::Delivered {
+                id: "m-0".to_owned(),
+                at: T0 + 5,
+            },
+            OutboxUpdate::Failed {
+                id: "m-1".to_owned(),
+                error: "refused".to_owned(),
+                next_attempt_at: T0 + 60,
+            },
+        ],
+        inbound: vec![inbound("e-1", Some("c-a"))],
+        audit: vec![
+            audit("decided", Some("c-a"), T0 + 5),
+            audit("viewed", Some("c-b"), T0 + 5),
+        ],
+        items: vec![
+            deleted(&item("i-0", "c-a", Some(T0 + 100)), T0 + 5),
+            item("i-1", "c-a", None),
+        ],
+    }
+}
+
+pub async fn faults_every_write<S: FaultInjection>(store: S) {
+    let store = FaultyStore::new(store);
+    let a = seed(&store).await;
+    let change = every_kind_of_write(&a);
+    assert_eq!(change.write_count(), 15);
+    let err = fault_every_write(&store, &change, &["c-a", "c-b"], &["e-0", "e-1"]).await;
+    // the envelope is recorded first, so the repeat is reported as such
+    assert!(
+        matches!(err, StoreError::Duplicate(ref id) if id == "e-1"),
+        "{err:?}"
+    );
+}
+
+pub async fn faults_without_inbound<S: FaultInjection>(store: S) {
+    let store = FaultyStore::new(store);
+    let a = seed(&store).await;
+    let change = Change {
+        inbound: vec![],
+        ..every_kind_of_write(&a)
+    };
+    let err = fault_every_write(&store, &change, &["c-a", "c-b"], &["e-0"]).await;
+    assert!(
+        matches!(err, StoreError::Conflict(ref id) if id == "c-a"),
+        "{err:?}"
+    );
+}
+
+pub async fn faults_new_case<S: FaultInjection>(store: S) {
+    // a node drafting a case: insert, event, deadline, message, audit
+    let store = FaultyStore::new(store);
+    let change = Change {
+        cases: vec![CaseWrite::Insert(case("c-n", "sent", T0))],
+        events: vec![event("c-n", 1, "drafted"), event("c-n", 2, "sent")],
+        deadlines: vec![deadline("c-n", "reply", T0 + 24 * HOUR, "open")],
+        outbox: vec![message("m-n", Some("c-n"), 0, T0)],
+        audit: vec![audit("sent", Some("c-n"), T0)],
+        ..Change::default()
+    };
+    let err = fault_every_write(&store, &change, &["c-n"], &[]).await;
+    assert!(
+        matches!(err, StoreError::Conflict(ref id) if id == "c-n"),
+        "{err:?}"
+    );
+}
+
+pub async fn fault_is_used_once<S: FaultInjection>(store: S) {
+    let store = FaultyStore::new(store);
+    let one = Change {
+        audit: vec![audit("viewed", None, T0)],
+        ..Change::default()
+    };
+    // armed past the change's writes: applied, and the fault is used up
+    store.fail_at(1);
+    store.apply(&one).await.unwrap();
+    store.apply(&one).await.unwrap();
+    store.fail_at(0);
+    assert!(store.apply(&one).await.is_err());
+    store.apply(&one).await.unwrap();
+    store.fail_at(0);
+    store.clear();
+    store.apply(&one).await.unwrap();
+    assert_eq!(store.audit(0, 100).await.unwrap().len(), 4);
+    // reads pass through
+    assert_eq!(store.inner().audit(0, 100).await.unwrap().len(), 4);
+    let _: &Value = &store.audit(0, 1).await.unwrap()[0].data;
+}

@@ -1,0 +1,415 @@
+//! The conformance suite on SQLite (in memory and on a file), and what only SQLite shows: the
+//! append-only triggers, corrupt columns, WAL, reopening, and rollback checked on the raw
+//! tables.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod conformance;
+
+use std::path::{Path, PathBuf};
+
+use comity_store::faulty::FaultyStore;
+use comity_store::sqlite::SqliteStore;
+use comity_store::{CaseFilter, CaseWrite, Change, Store, StoreError};
+use conformance::{T0, audit, case, dump, event, every_kind_of_write, seed};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{AssertSqlSafe, Connection};
+use tempfile::TempDir;
+
+async fn memory() -> SqliteStore {
+    SqliteStore::open_in_memory().await.unwrap()
+}
+
+fn db_path(dir: &TempDir) -> PathBuf {
+    dir.path().join("node.db")
+}
+
+async fn file(dir: &TempDir) -> SqliteStore {
+    SqliteStore::open(db_path(dir)).await.unwrap()
+}
+
+/// Runs each conformance function on a fresh in-memory store and a fresh file store.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    crate::conformance::$name(crate::memory().await).await;
+                }
+            )*
+        }
+        mod file {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    crate::conformance::$name(crate::file(&dir).await).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    round_trip_cases,
+    case_filters,
+    round_trip_events,
+    round_trip_deadlines,
+    round_trip_outbox,
+    outbox_update_refusals,
+    round_trip_inbound,
+    round_trip_audit,
+    audit_paging,
+    round_trip_items,
+    cas_conflict,
+    concurrent_cas,
+    insert_existing_conflict,
+    event_seq_conflict,
+    rows_need_their_case,
+    duplicate_inbound,
+    outbox_order_and_due,
+    deadline_filters,
+    expiring_items,
+    faults_every_write,
+    faults_without_inbound,
+    faults_new_case,
+    fault_is_used_once,
+);
+
+/// A connection of its own to the database file, beside the store's pool.
+async fn raw(path: &Path) -> SqliteConnection {
+    SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path))
+        .await
+        .unwrap()
+}
+
+/// Every row of every table (schema bookkeeping included), each as the SQL literals of its
+/// columns, sorted.
+async fn raw_dump(conn: &mut SqliteConnection) -> Vec<(String, Vec<String>)> {
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    let mut out = vec![];
+    for table in tables {
+        let columns: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
+                .bind(&table)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        let row = columns
+            .iter()
+            .map(|c| format!("quote(\"{c}\")"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        let mut rows: Vec<String> =
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT {row} FROM \"{table}\"")))
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        rows.sort();
+        out.push((table, rows));
+    }
+    out
+}
+
+#[tokio::test]
+async fn open_creates_the_file_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    assert!(!path.exists());
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert!(path.exists());
+    let mut conn = raw(&path).await;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'
+           AND name NOT LIKE 'sqlite%' ORDER BY name",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        tables,
+        [
+            "audit",
+            "cases",
+            "deadlines",
+            "events",
+            "inbound",
+            "items",
+            "outbox"
+        ]
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn open_fails_cleanly_where_no_file_can_be() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = SqliteStore::open(dir.path().join("missing").join("node.db"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn data_survives_closing_and_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = ["c-a", "c-b"];
+    let envelopes = ["e-0", "e-1"];
+    let before = {
+        let store = file(&dir).await;
+        let a = seed(&store).await;
+        store.apply(&every_kind_of_write(&a)).await.unwrap();
+        let d = dump(&store, &cases, &envelopes).await;
+        store.close().await;
+        d
+    };
+    // reopening runs the migrations again, which must find nothing to do
+    let store = file(&dir).await;
+    assert_eq!(dump(&store, &cases, &envelopes).await, before);
+    // and numbering goes on where it stopped
+    store
+        .apply(&Change {
+            audit: vec![audit("viewed", None, T0)],
+            ..Change::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.audit(3, 10).await.unwrap()[0].seq, 4);
+    store.close().await;
+    let store = file(&dir).await;
+    assert_eq!(store.audit(0, 10).await.unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_closed_store_fails_cleanly() {
+    let store = memory().await;
+    store.close().await;
+    let err = store.case("c-1").await.unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn audit_and_events_are_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = file(&dir).await;
+    store
+        .apply(&Change {
+            cases: vec![CaseWrite::Insert(case("c-1", "draft", T0))],
+            events: vec![event("c-1", 1, "drafted")],
+            audit: vec![
+                audit("viewed", Some("c-1"), T0),
+                audit("decided", Some("c-1"), T0 + 1),
+            ],
+            ..Change::default()
+        })
+        .await
+        .unwrap();
+    let audit_before = store.audit(0, 100).await.unwrap();
+    let events_before = store.events("c-1").await.unwrap();
+    let mut conn = raw(&path).await;
+    for sql in [
+        "UPDATE audit SET actor = 'someone else' WHERE seq = 1",
+        "UPDATE audit SET data = '{}'",
+        "DELETE FROM audit WHERE seq = 2",
+        "DELETE FROM audit",
+        "INSERT OR REPLACE INTO audit (seq, at, actor, action, case_id, data)
+         VALUES (1, 0, 'someone else', 'nothing', NULL, '{}')",
+        "REPLACE INTO audit (seq, at, actor, action, case_id, data)
+         VALUES (2, 0, 'someone else', 'nothing', NULL, '{}')",
+    ] {
+        let err = sqlx::query(sql).execute(&mut conn).await.unwrap_err();
+        assert!(
+            err.to_string().contains("the audit trail is append-only"),
+            "{sql}: {err}"
+        );
+    }
+    for sql in [
+        "UPDATE events SET actor = 'someone else'",
+        "DELETE FROM events",
+    ] {
+        let err = sqlx::query(sql).execute(&mut conn).await.unwrap_err();
+        assert!(
+            err.to_string().contains("events are append-only"),
+            "{sql}: {err}"
+        );
+    }
+    // a replacing insert of an event is skipped
+    sqlx::query(
+        "INSERT OR REPLACE INTO events (case_id, seq, at, kind, actor, data)
+         VALUES ('c-1', 1, 0, 'forged', 'someone else', '{}')",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(store.audit(0, 100).await.unwrap(), audit_before);
+    assert_eq!(store.events("c-1").await.unwrap(), events_before);
+    // appending still works
+    let mut more = audit("exported", None, T0 + 2);
+    store
+        .apply(&Change {
+            audit: vec![more.clone()],
+            ..Change::default()
+        })
+        .await
+        .unwrap();
+    more.seq = 3;
+    assert_eq!(store.audit(2, 100).await.unwrap(), vec![more]);
+}
+
+#[tokio::test]
+async fn corrupt_columns_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = file(&dir).await;
+    let a = seed(&store).await;
+    store.apply(&every_kind_of_write(&a)).await.unwrap();
+    let mut conn = raw(&path).await;
+    let corrupt = |r: Result<(), StoreError>, table: &str| match r {
+        Err(StoreError::Corrupt { table: t, reason }) => {
+            assert_eq!(t, table, "{reason}");
+            // the message names the table
+            let shown = StoreError::Corrupt { table: t, reason }.to_string();
+            assert!(shown.contains(&format!("`{table}`")), "{shown}");
+        }
+        other => panic!("expected a corrupt `{table}`, got {other:?}"),
+    };
+    let exec = |sql: &'static str| sqlx::query(sql);
+
+    exec("UPDATE cases SET doc = 'not json' WHERE id = 'c-b'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    corrupt(store.case("c-b").await.map(drop), "cases");
+    corrupt(store.cases(&CaseFilter::default()).await.map(drop), "cases");
+    assert!(store.case("c-a").await.unwrap().is_some());
+
+    exec("INSERT INTO events VALUES ('c-a', 9, 0, 'x', 'y', '{\"open\": ')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    corrupt(store.events("c-a").await.map(drop), "events");
+
+    exec("UPDATE deadlines SET data = '' WHERE name = 'respond'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    corrupt(store.case_deadlines("c-a").await.map(drop), "deadlines");
+    corrupt(store.deadlines(&[], None).await.map(drop), "deadlines");
+
+    exec("UPDATE inbound SET result = 'nul' WHERE envelope_id = 'e-1'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    corrupt(store.inbound("e-1").await.map(drop), "inbound");
+
+    exec("INSERT INTO audit (at, actor, action, data) VALUES (0, 'x', 'y', '[1,')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    corrupt(store.audit(0, 100).await.map(drop), "audit");
+    assert_eq!(store.audit(0, 3).await.unwrap().len(), 3);
+
+    exec("UPDATE items SET data = '{''single'': 1}' WHERE id = 'i-1'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    corrupt(store.items("c-a").await.map(drop), "items");
+
+    // a number out of the row type's range
+    exec("UPDATE outbox SET priority = 4294967296 WHERE id = 'm-3'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    corrupt(store.outbox(None).await.map(drop), "outbox");
+    corrupt(store.outbox_due(i64::MAX, 100).await.map(drop), "outbox");
+}
+
+/// The fault test again, comparing every row of every table (and SQLite's AUTOINCREMENT
+/// counter) rather than what the trait shows.
+#[tokio::test]
+async fn faults_leave_every_table_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = FaultyStore::new(file(&dir).await);
+    let a = seed(&store).await;
+    let change = every_kind_of_write(&a);
+    let mut conn = raw(&path).await;
+    let before = raw_dump(&mut conn).await;
+    for i in 0..change.write_count() {
+        store.fail_at(i);
+        let err = store.apply(&change).await.unwrap_err();
+        let StoreError::Backend(message) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(message, format!("injected fault at write {i}"));
+        assert_eq!(raw_dump(&mut conn).await, before, "fault at write {i}");
+    }
+    store.apply(&change).await.unwrap();
+    let after = raw_dump(&mut conn).await;
+    assert_ne!(after, before);
+    assert!(store.apply(&change).await.is_err());
+    assert_eq!(raw_dump(&mut conn).await, after);
+}
+
+/// The write order is documented; check that write `n` is the one the order names, by failing
+/// a change whose n-th write is itself refused: the refusal wins only if it comes first.
+#[tokio::test]
+async fn writes_happen_in_the_documented_order() {
+    assert_eq!(
+        comity_store::sqlite::WRITE_ORDER,
+        [
+            "inbound",
+            "cases",
+            "events",
+            "deadlines",
+            "outbox",
+            "outbox_updates",
+            "audit",
+            "items"
+        ]
+    );
+    let store = FaultyStore::new(memory().await);
+    let a = seed(&store).await;
+    // the inbound envelope e-0 is a duplicate and the case update a conflict: inbound comes
+    // first, so Duplicate is what is reported
+    let change = Change {
+        inbound: vec![conformance::inbound("e-0", None)],
+        cases: vec![CaseWrite::Update {
+            row: a.clone(),
+            expected_version: a.version - 1,
+        }],
+        ..Change::default()
+    };
+    let err = store.apply(&change).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate(_)), "{err:?}");
+    // a fault at write 0 fires after the inbound row was written: a fresh envelope id gets
+    // the injected error, not the case conflict behind it
+    let change = Change {
+        inbound: vec![conformance::inbound("e-9", None)],
+        ..change
+    };
+    store.fail_at(0);
+    let StoreError::Backend(message) = store.apply(&change).await.unwrap_err() else {
+        panic!()
+    };
+    assert_eq!(message, "injected fault at write 0");
+    let err = store.apply(&change).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.inbound("e-9").await.unwrap(), None);
+}
