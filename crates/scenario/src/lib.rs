@@ -5,8 +5,10 @@
 //! undefined Parties are errors, never defaults.
 
 mod expect;
+mod write;
 
 pub use expect::{Expect, Mismatch};
+pub use write::to_toml;
 
 use comity_rules::tomlpos::{field_name, line_col};
 use comity_types::{

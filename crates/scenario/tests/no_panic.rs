@@ -66,3 +66,23 @@ proptest! {
 fn the_valid_file_parses() {
     assert!(comity_scenario::parse("x.toml", VALID).is_ok());
 }
+
+/// Writing a scenario back to text and parsing it gives the same scenario, for every file of
+/// the corpus.
+#[test]
+fn to_toml_round_trips_the_corpus() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/testdata/scenarios");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let first = comity_scenario::parse("a.toml", &text).unwrap().scenario;
+        let written = comity_scenario::to_toml(&first);
+        let second = comity_scenario::parse("b.toml", &written)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{written}", path.display()))
+            .scenario;
+        assert_eq!(first, second, "{}", path.display());
+        n += 1;
+    }
+    assert!(n >= 60);
+}

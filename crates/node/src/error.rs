@@ -1,0 +1,86 @@
+//! Errors of the node's use cases, each with a stable code for the API and CLI.
+
+use comity_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("no case `{0}`")]
+    UnknownCase(String),
+    #[error("case `{case}` is {state}: cannot {action} (allowed from: {allowed})")]
+    IllegalTransition {
+        case: String,
+        state: String,
+        action: &'static str,
+        allowed: String,
+    },
+    #[error("{0}")]
+    BadInput(String),
+    #[error("refusal and postponement need reasons ({0})")]
+    ReasonsRequired(String),
+    #[error(
+        "`{ground}` cannot be relied on: the instrument excludes it for this request ({cites})"
+    )]
+    GroundExcluded { ground: String, cites: String },
+    #[error("`{ground}` was not raised by the facts of this case")]
+    GroundNotRaised { ground: String },
+    #[error("consult the requesting Party before refusing or postponing ({0})")]
+    ConsultationRequired(String),
+    #[error(
+        "a refusal on nationality must record the submission of the case for prosecution ({0})"
+    )]
+    ProsecutionRequired(String),
+    #[error("the engine's outcome is `{0}`: executing needs an override reason")]
+    OverrideRequired(String),
+    #[error("envelope refused: {code}: {message}")]
+    EnvelopeRefused { code: &'static str, message: String },
+    #[error("envelope `{0}` reuses the id of another envelope received before")]
+    Replay(String),
+    #[error("the preservation period ended on {0}")]
+    PreservationExpired(String),
+    #[error("the case changed meanwhile; retry")]
+    Conflict,
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl NodeError {
+    /// A stable code for programs (API error bodies, CLI JSON).
+    pub fn code(&self) -> &'static str {
+        match self {
+            NodeError::UnknownCase(_) => "unknown_case",
+            NodeError::IllegalTransition { .. } => "illegal_transition",
+            NodeError::BadInput(_) => "bad_input",
+            NodeError::ReasonsRequired(_) => "reasons_required",
+            NodeError::GroundExcluded { .. } => "ground_excluded",
+            NodeError::GroundNotRaised { .. } => "ground_not_raised",
+            NodeError::ConsultationRequired(_) => "consultation_required",
+            NodeError::ProsecutionRequired(_) => "prosecution_required",
+            NodeError::OverrideRequired(_) => "override_required",
+            NodeError::EnvelopeRefused { code, .. } => code,
+            NodeError::Replay(_) => "replay",
+            NodeError::PreservationExpired(_) => "preservation_expired",
+            NodeError::Conflict => "conflict",
+            NodeError::Store(_) => "storage",
+            NodeError::Internal(_) => "internal",
+        }
+    }
+
+    /// Whether the caller's input is at fault (CLI exit code 2, HTTP 4xx).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(
+            self,
+            NodeError::Store(_) | NodeError::Internal(_) | NodeError::Conflict
+        )
+    }
+}
+
+impl From<StoreError> for NodeError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(_) => NodeError::Conflict,
+            other => NodeError::Store(other),
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! What nodes say to each other about a case: one payload type per envelope kind. Every payload
+//! names the case by the id the requesting node gave it, which both nodes use.
+
+use crate::case::{CustodyEntry, DataConditions, Disposition};
+use comity_types::{Content, Ground};
+use serde::{Deserialize, Serialize};
+
+/// Envelope kinds, as they appear in the envelope's `kind`.
+pub mod kinds {
+    pub const REQUEST: &str = "case.request";
+    pub const CLARIFICATION_REQUEST: &str = "case.clarification_request";
+    pub const CLARIFICATION_ANSWER: &str = "case.clarification_answer";
+    pub const CONSULTATION: &str = "case.consultation";
+    pub const DECISION: &str = "case.decision";
+    pub const RESULTS: &str = "case.results";
+    pub const EXTENSION_REQUEST: &str = "case.extension_request";
+    pub const EXTENSION_REPLY: &str = "case.extension_reply";
+    pub const AVAILABILITY_NOTICE: &str = "case.availability_notice";
+    pub const CLOSED: &str = "case.closed";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestMsg {
+    pub case: String,
+    /// The facts, as a `comity.scenario/1` document.
+    pub scenario: String,
+    pub respond_within_hours: Option<u32>,
+    pub deadline_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextMsg {
+    pub case: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerMsg {
+    pub case: String,
+    pub text: String,
+    /// Contents the answer adds to the request.
+    pub supplied: Vec<Content>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsultationMsg {
+    pub case: String,
+    pub grounds: Vec<Ground>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionMsg {
+    pub case: String,
+    pub disposition: Disposition,
+    pub grounds: Vec<Ground>,
+    pub reasons: String,
+    pub conditions: Vec<String>,
+    /// For preservation: the last day of the preservation period.
+    pub preserved_until: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultItem {
+    pub name: String,
+    pub sha256: String,
+    /// Base64 of the item's bytes (the whole envelope is sealed to the recipient).
+    pub data: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultsMsg {
+    pub case: String,
+    pub items: Vec<ResultItem>,
+    pub conditions: DataConditions,
+    pub custody: Vec<CustodyEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionReplyMsg {
+    pub case: String,
+    pub granted: bool,
+    pub until: Option<String>,
+    pub text: String,
+}

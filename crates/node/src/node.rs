@@ -1,0 +1,1952 @@
+//! The node's use cases. Each one reads, decides, and writes one atomic change.
+
+use crate::case::*;
+use crate::env::{Clock, Entropy};
+use crate::error::NodeError;
+use crate::messages::{self, kinds};
+use base64::Engine as _;
+use comity_crypto::{EncryptionSecret, Sha256Digest, SigningSecret};
+use comity_protocol::envelope::{SealRandomness, seal_envelope, verify_envelope};
+use comity_protocol::{AuthorityId, EnvelopeHeader, EnvelopeId, Timestamp, VerifiedDirectory};
+use comity_rules::RuleSet;
+use comity_scenario::ScenarioFile;
+use comity_store::{
+    AuditRow, CaseFilter, CaseRow, CaseWrite, Change, DeadlineRow, EventRow, InboundRow, ItemRow,
+    Millis, OutboxRow, OutboxUpdate, Store,
+};
+use comity_types::{Content, Duty, Ground, GroundStatus, Outcome, RequestKind, Scenario};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Who this node is: its authority id, keys, the directory it trusts, and its calendar.
+pub struct NodeConfig {
+    pub id: AuthorityId,
+    pub signing: SigningSecret,
+    pub encryption: EncryptionSecret,
+    pub directory: VerifiedDirectory,
+    /// The calendar in which day deadlines end (the requested Party's).
+    pub time_zone: jiff::tz::TimeZone,
+    /// How long envelopes this node sends stay valid.
+    pub envelope_lifetime_seconds: i64,
+}
+
+impl std::fmt::Debug for NodeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A new request, as the requesting officer writes it.
+#[derive(Debug, Clone, Default)]
+pub struct NewCase {
+    /// The facts, as a `comity.scenario/1` document.
+    pub scenario: String,
+    /// The requested authority.
+    pub counterpart: String,
+    /// A suggested deadline in hours, with its reasons (UNCC 40(26)); emergencies default to 24.
+    pub respond_within_hours: Option<u32>,
+    pub deadline_reason: Option<String>,
+    /// An idempotency key: creating a case with a reference used before returns that case
+    /// instead of a new one (a retried or restarted import creates each case once).
+    pub reference: Option<String>,
+}
+
+/// The requested Party's assessment of the facts (scenario format `[request.facts]`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Assessment {
+    pub facts: comity_types::Facts,
+}
+
+/// The requested officer's decision.
+#[derive(Debug, Clone)]
+pub struct DecideInput {
+    pub disposition: Disposition,
+    pub grounds: Vec<Ground>,
+    pub reasons: String,
+    pub conditions: Vec<String>,
+    pub prosecution: Option<ProsecutionSubmission>,
+    pub override_reason: Option<String>,
+}
+
+/// What `receive` did with an envelope; a repeat of the same envelope gets the same receipt.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Receipt {
+    pub envelope: String,
+    pub case: Option<String>,
+    pub result: Value,
+    /// True when the envelope had been received before and this is the stored result.
+    pub repeated: bool,
+}
+
+/// A case with its history, for officers.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    pub case: CaseDoc,
+    pub version: i64,
+    pub events: Vec<EventView>,
+    pub deadlines: Vec<DeadlineView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub seq: i64,
+    pub at: String,
+    pub kind: String,
+    pub actor: String,
+    pub data: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlineView {
+    pub case: String,
+    pub name: String,
+    pub due_at: String,
+    pub state: String,
+    pub data: Value,
+}
+
+/// A node: its store, clock, entropy, identity and the treaty rules.
+pub struct Node<S, C, E> {
+    store: S,
+    clock: C,
+    entropy: E,
+    cfg: NodeConfig,
+    rules: &'static RuleSet,
+}
+
+impl<S, C, E> std::fmt::Debug for Node<S, C, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("id", &self.cfg.id)
+            .finish_non_exhaustive()
+    }
+}
+
+const STATES_OPEN: &[&str] = &["open", "due"];
+
+fn ms_to_text(ms: Millis) -> String {
+    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
+}
+
+/// Events and audit entries for one change, numbered on top of what the case already has.
+struct Writer {
+    change: Change,
+    now: Millis,
+}
+
+impl Writer {
+    fn new(now: Millis) -> Self {
+        Self {
+            change: Change::default(),
+            now,
+        }
+    }
+
+    fn event(&mut self, case: &str, seq: i64, kind: &str, actor: &str, data: Value) {
+        self.change.events.push(EventRow {
+            case_id: case.to_owned(),
+            seq,
+            at: self.now,
+            kind: kind.to_owned(),
+            actor: actor.to_owned(),
+            data,
+        });
+    }
+
+    fn audit(&mut self, actor: &str, action: &str, case: Option<&str>, data: Value) {
+        self.change.audit.push(AuditRow {
+            seq: 0,
+            at: self.now,
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            case_id: case.map(str::to_owned),
+            data,
+        });
+    }
+
+    fn deadline(&mut self, case: &str, name: &str, due_at: Millis, state: &str, data: Value) {
+        self.change.deadlines.push(DeadlineRow {
+            case_id: case.to_owned(),
+            name: name.to_owned(),
+            due_at,
+            state: state.to_owned(),
+            data,
+        });
+    }
+}
+
+fn to_row(
+    doc: &CaseDoc,
+    version: i64,
+    created_at: Millis,
+    now: Millis,
+) -> Result<CaseRow, NodeError> {
+    Ok(CaseRow {
+        id: doc.id.clone(),
+        version,
+        side: doc.side.as_str().to_owned(),
+        kind: doc.kind.to_string(),
+        basis: doc.basis.to_string(),
+        state: doc.state.as_str().to_owned(),
+        counterpart: doc.counterpart.clone(),
+        emergency: doc.emergency,
+        created_at,
+        updated_at: now,
+        doc: serde_json::to_value(doc).map_err(|e| NodeError::Internal(e.to_string()))?,
+    })
+}
+
+fn illegal(doc: &CaseDoc, action: &'static str, allowed: &[State]) -> NodeError {
+    NodeError::IllegalTransition {
+        case: doc.id.clone(),
+        state: doc.state.as_str().to_owned(),
+        action,
+        allowed: allowed
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn require(
+    doc: &CaseDoc,
+    side: Side,
+    action: &'static str,
+    allowed: &[State],
+) -> Result<(), NodeError> {
+    if doc.side != side || !allowed.contains(&doc.state) {
+        let mut e = illegal(doc, action, allowed);
+        if doc.side != side
+            && let NodeError::IllegalTransition { allowed, .. } = &mut e
+        {
+            *allowed = format!("{} on the {} side", allowed, side.as_str());
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn parse_scenario(text: &str) -> Result<ScenarioFile, NodeError> {
+    comity_scenario::parse("scenario", text).map_err(|e| NodeError::BadInput(e.to_string()))
+}
+
+fn text_required(what: &str, text: &str) -> Result<(), NodeError> {
+    if text.trim().is_empty() {
+        return Err(NodeError::BadInput(format!("`{what}` must not be empty")));
+    }
+    if text.len() > 64 * 1024 {
+        return Err(NodeError::BadInput(format!(
+            "`{what}` is longer than 64 KiB"
+        )));
+    }
+    Ok(())
+}
+
+impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
+    pub fn new(store: S, clock: C, entropy: E, cfg: NodeConfig) -> Result<Self, NodeError> {
+        let rules = RuleSet::builtin().map_err(|e| NodeError::Internal(e.to_string()))?;
+        if cfg.directory.authority(&cfg.id).is_none() {
+            return Err(NodeError::BadInput(format!(
+                "the directory does not list this node's authority `{}`",
+                cfg.id
+            )));
+        }
+        Ok(Self {
+            store,
+            clock,
+            entropy,
+            cfg,
+            rules,
+        })
+    }
+
+    pub fn id(&self) -> &AuthorityId {
+        &self.cfg.id
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+
+    fn now_ms(&self) -> Millis {
+        self.now().as_millisecond()
+    }
+
+    fn wire_now(&self) -> Result<Timestamp, NodeError> {
+        Timestamp::from_unix_seconds(self.now().as_second())
+            .map_err(|e| NodeError::Internal(e.to_string()))
+    }
+
+    fn random<const N: usize>(&self) -> [u8; N] {
+        let mut b = [0u8; N];
+        self.entropy.fill(&mut b);
+        b
+    }
+
+    fn new_id(&self) -> Result<String, NodeError> {
+        Ok(EnvelopeId::new_v7(self.wire_now()?, self.random()).to_string())
+    }
+
+    fn today(&self) -> jiff::civil::Date {
+        self.now()
+            .to_zoned_datetime(self.cfg.time_zone.clone())
+            .date()
+    }
+
+    /// The last instant of `date` in the node's calendar.
+    fn end_of_day(&self, date: jiff::civil::Date) -> Millis {
+        date.tomorrow()
+            .ok()
+            .and_then(|d| d.to_zoned_datetime(self.cfg.time_zone.clone()).ok())
+            .map_or(i64::MAX, |z| z.timestamp().as_millisecond() - 1)
+    }
+
+    fn proposal(&self, scenario: &Scenario) -> Proposal {
+        let d = self.rules.decide(scenario);
+        let strings = |p: &comity_rules::model::Provision| {
+            p.cites.iter().map(ToString::to_string).collect::<Vec<_>>()
+        };
+        Proposal {
+            outcome: d.outcome,
+            missing: d.missing.iter().map(|m| m.content).collect(),
+            grounds: d
+                .grounds
+                .iter()
+                .map(|g| GroundEntry {
+                    ground: g.ground,
+                    status: g.status,
+                    cites: strings(g.provision),
+                })
+                .collect(),
+            duties: d.duties.iter().map(|x| x.duty).collect(),
+            deadlines: d
+                .deadlines
+                .iter()
+                .map(|x| DeadlineEntry {
+                    name: x.name.to_owned(),
+                    until: x.until.to_string(),
+                    cites: strings(x.provision),
+                })
+                .collect(),
+            review_required: d.review_required(),
+            cites: d.all_cites().iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    async fn load(&self, id: &str) -> Result<(CaseRow, CaseDoc), NodeError> {
+        let row = self
+            .store
+            .case(id)
+            .await?
+            .ok_or_else(|| NodeError::UnknownCase(id.to_owned()))?;
+        let doc: CaseDoc = serde_json::from_value(row.doc.clone())
+            .map_err(|e| NodeError::Internal(format!("case `{id}` does not read back: {e}")))?;
+        Ok((row, doc))
+    }
+
+    async fn next_seq(&self, case: &str) -> Result<i64, NodeError> {
+        Ok(self
+            .store
+            .events(case)
+            .await?
+            .last()
+            .map_or(1, |e| e.seq + 1))
+    }
+
+    /// Signs and seals a message to `to` and returns its outbox row.
+    fn message<T: Serialize>(
+        &self,
+        to: &str,
+        kind: &str,
+        payload: &T,
+        case: &str,
+        in_reply_to: Option<&str>,
+        emergency: bool,
+    ) -> Result<OutboxRow, NodeError> {
+        let to_id: AuthorityId = to
+            .parse()
+            .map_err(|e: comity_protocol::ProtocolError| NodeError::BadInput(e.to_string()))?;
+        let created = self.wire_now()?;
+        let header = EnvelopeHeader {
+            from: self.cfg.id.clone(),
+            to: to_id,
+            kind: kind
+                .parse()
+                .map_err(|e: comity_protocol::ProtocolError| NodeError::Internal(e.to_string()))?,
+            created,
+            expires: created.plus_seconds(self.cfg.envelope_lifetime_seconds),
+            in_reply_to: in_reply_to.and_then(|r| r.parse().ok()),
+        };
+        let Value::Object(map) =
+            serde_json::to_value(payload).map_err(|e| NodeError::Internal(e.to_string()))?
+        else {
+            return Err(NodeError::Internal("a payload must be an object".into()));
+        };
+        let out = seal_envelope(
+            &self.cfg.directory,
+            header,
+            map,
+            &self.cfg.signing,
+            SealRandomness {
+                id: self.random(),
+                hpke_seed: Some(self.random()),
+            },
+        )
+        .map_err(|e| NodeError::BadInput(format!("cannot address `{to}`: {e}")))?;
+        let now = self.now_ms();
+        Ok(OutboxRow {
+            id: out.envelope.id.to_string(),
+            case_id: Some(case.to_owned()),
+            to: to.to_owned(),
+            kind: kind.to_owned(),
+            // Emergencies never queue behind ordinary messages.
+            priority: if emergency { 0 } else { 10 },
+            bytes: out.bytes,
+            created_at: now,
+            attempts: 0,
+            next_attempt_at: now,
+            delivered_at: None,
+            last_error: None,
+        })
+    }
+
+    // ----- requesting side -------------------------------------------------------------------
+
+    /// Creates a request from its facts and checks it with the engine: `checked` when the
+    /// instrument applies and the request is complete, `draft` otherwise.
+    pub async fn new_case(&self, officer: &str, input: NewCase) -> Result<CaseDoc, NodeError> {
+        let file = parse_scenario(&input.scenario)?;
+        let counterpart: AuthorityId = input
+            .counterpart
+            .parse()
+            .map_err(|e: comity_protocol::ProtocolError| NodeError::BadInput(e.to_string()))?;
+        if counterpart == self.cfg.id {
+            return Err(NodeError::BadInput(
+                "a node cannot send a request to itself".into(),
+            ));
+        }
+        if self.cfg.directory.authority(&counterpart).is_none() {
+            return Err(NodeError::BadInput(format!(
+                "`{counterpart}` is not in the directory"
+            )));
+        }
+        if let Some(h) = input.respond_within_hours
+            && !(1..=8760).contains(&h)
+        {
+            return Err(NodeError::BadInput(
+                "`respond_within_hours` must be from 1 to 8760".into(),
+            ));
+        }
+        let s = &file.scenario;
+        let emergency = s.request.emergency;
+        let (hours, reason) = match (input.respond_within_hours, emergency) {
+            (Some(h), _) => (Some(h), input.deadline_reason.clone()),
+            (None, true) => (Some(24), Some(input.deadline_reason.clone().unwrap_or_else(|| {
+                "emergency: significant and imminent risk to the life or safety of a person (UNCC 2(o))".to_owned()
+            }))),
+            (None, false) => (None, input.deadline_reason.clone()),
+        };
+        if hours.is_some() && reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            return Err(NodeError::BadInput(
+                "a suggested deadline needs its reasons (UNCC 40(26))".into(),
+            ));
+        }
+        let proposal = self.proposal(s);
+        let id = match &input.reference {
+            Some(reference) => {
+                text_required("reference", reference)?;
+                let id = reference_id(&self.cfg.id, reference);
+                if let Some(existing) = self.store.case(&id).await? {
+                    return serde_json::from_value(existing.doc)
+                        .map_err(|e| NodeError::Internal(e.to_string()));
+                }
+                id
+            }
+            None => self.new_id()?,
+        };
+        let state = match proposal.outcome {
+            Outcome::NotApplicable | Outcome::Nonconforming => State::Draft,
+            _ => State::Checked,
+        };
+        let doc = CaseDoc {
+            id: id.clone(),
+            side: Side::Requesting,
+            state,
+            kind: s.request.kind,
+            basis: s.request.basis,
+            counterpart: counterpart.to_string(),
+            emergency,
+            scenario: input.scenario.clone(),
+            proposal,
+            respond_within_hours: hours,
+            deadline_reason: reason,
+            request_envelope: None,
+            received_at: None,
+            clarifications: Vec::new(),
+            answers: Vec::new(),
+            consultations: Vec::new(),
+            decision: None,
+            preservation: None,
+            deliveries: Vec::new(),
+            closed_reason: None,
+        };
+        let now = self.now_ms();
+        let mut w = Writer::new(now);
+        w.change
+            .cases
+            .push(CaseWrite::Insert(to_row(&doc, 1, now, now)?));
+        w.event(
+            &id,
+            1,
+            "created",
+            officer,
+            json!({"outcome": doc.proposal.outcome, "state": doc.state.as_str()}),
+        );
+        w.audit(
+            officer,
+            "create",
+            Some(&id),
+            json!({"kind": doc.kind, "counterpart": doc.counterpart, "reference": input.reference}),
+        );
+        match self.store.apply(&w.change).await {
+            Ok(()) => Ok(doc),
+            // Created meanwhile under the same reference: that case is the answer.
+            Err(comity_store::StoreError::Conflict(_)) if input.reference.is_some() => {
+                let (_, existing) = self.load(&id).await?;
+                Ok(existing)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Replaces the facts of a request not yet sent, and checks it again.
+    pub async fn revise(
+        &self,
+        officer: &str,
+        case: &str,
+        scenario: &str,
+    ) -> Result<CaseDoc, NodeError> {
+        let (row, mut doc) = self.load(case).await?;
+        require(
+            &doc,
+            Side::Requesting,
+            "revise",
+            &[State::Draft, State::Checked],
+        )?;
+        let file = parse_scenario(scenario)?;
+        doc.kind = file.scenario.request.kind;
+        doc.basis = file.scenario.request.basis;
+        doc.emergency = file.scenario.request.emergency;
+        doc.proposal = self.proposal(&file.scenario);
+        doc.scenario = scenario.to_owned();
+        doc.state = match doc.proposal.outcome {
+            Outcome::NotApplicable | Outcome::Nonconforming => State::Draft,
+            _ => State::Checked,
+        };
+        let mut w = Writer::new(self.now_ms());
+        let seq = self.next_seq(case).await?;
+        w.event(
+            case,
+            seq,
+            "revised",
+            officer,
+            json!({"outcome": doc.proposal.outcome, "state": doc.state.as_str()}),
+        );
+        w.audit(officer, "revise", Some(case), json!({}));
+        self.commit_case(w, &row, &doc).await
+    }
+
+    /// Sends a checked request to the requested authority.
+    pub async fn send(&self, officer: &str, case: &str) -> Result<CaseDoc, NodeError> {
+        let (row, mut doc) = self.load(case).await?;
+        require(&doc, Side::Requesting, "send", &[State::Checked])?;
+        let msg = messages::RequestMsg {
+            case: doc.id.clone(),
+            scenario: doc.scenario.clone(),
+            respond_within_hours: doc.respond_within_hours,
+            deadline_reason: doc.deadline_reason.clone(),
+        };
+        let out = self.message(
+            &doc.counterpart,
+            kinds::REQUEST,
+            &msg,
+            case,
+            None,
+            doc.emergency,
+        )?;
+        doc.request_envelope = Some(out.id.clone());
+        doc.state = State::Sent;
+        let mut w = Writer::new(self.now_ms());
+        let seq = self.next_seq(case).await?;
+        w.event(
+            case,
+            seq,
+            "sent",
+            officer,
+            json!({"envelope": out.id, "to": doc.counterpart}),
+        );
+        w.audit(officer, "send", Some(case), json!({"envelope": out.id}));
+        w.change.outbox.push(out);
+        self.commit_case(w, &row, &doc).await
+    }
+
+    /// Answers the requested Party's question, adding contents to the request if it asked for
+    /// them.
+    pub async fn answer_clarification(
+        &self,
+        officer: &str,
+        case: &str,
+        text: &str,
+        supplied: &[Content],
+    ) -> Result<CaseDoc, NodeError> {
+        text_required("answer", text)?;
+        let (row, mut doc) = self.load(case).await?;
+        require(
+            &doc,
+            Side::Requesting,
+            "answer a clarification",
+            &[State::ClarificationAsked],
+        )?;
+        let mut file = parse_scenario(&doc.scenario)?;
+        for c in supplied {
+            file.scenario.request.supplied.insert(*c);
+        }
+        doc.scenario = comity_scenario::to_toml(&file.scenario);
+        doc.proposal = self.proposal(&file.scenario);
+        doc.answers.push(Exchange {
+            at: self.now().to_string(),
+            by: officer.to_owned(),
+            text: text.to_owned(),
+        });
+        doc.state = State::Sent;
+        let msg = messages::AnswerMsg {
+            case: doc.id.clone(),
+            text: text.to_owned(),
+            supplied: supplied.to_vec(),
+        };
+        let out = self.message(
+            &doc.counterpart,
+            kinds::CLARIFICATION_ANSWER,
+            &msg,
+            case,
+            doc.request_envelope.as_deref(),
+            doc.emergency,
+        )?;
+        let mut w = Writer::new(self.now_ms());
+        let seq = self.next_seq(case).await?;
+        w.event(
+            case,
+            seq,
+            "clarification_answered",
+            officer,
+            json!({"envelope": out.id, "supplied": supplied}),
+        );
+        w.audit(officer, "answer_clarification", Some(case), json!({}));
+        w.change.outbox.push(out);
+        self.commit_case(w, &row, &doc).await
+    }
+
+    /// Asks the requested Party to extend preservation before the period ends (UNCC 42(9)).
+    pub async fn request_extension(
+        &self,
+        officer: &str,
+        case: &str,
+        text: &str,
+    ) -> Result<CaseDoc, NodeError> {
+        text_required("reason", text)?;
+        let (row, doc) = self.load(case).await?;
+        require(
+            &doc,
+            Side::Requesting,
+            "request an extension",
+            &[State::Decided, State::Delivered],
+        )?;
+        let Some(p) = &doc.preservation else {
+            return Err(NodeError::BadInput(
+                "only a preservation that was granted can be extended".into(),
+            ));
+        };
+        if self.today().to_string() > p.until {
+            return Err(NodeError::PreservationExpired(p.until.clone()));
+        }
+        let msg = messages::TextMsg {
+            case: doc.id.clone(),
+            text: text.to_owned(),
+        };
+        let out = self.message(
+            &doc.counterpart,
+            kinds::EXTENSION_REQUEST,
+            &msg,
+            case,
+            doc.request_envelope.as_deref(),
+            doc.emergency,
+        )?;
+        let mut w = Writer::new(self.now_ms());
+        let seq = self.next_seq(case).await?;
+        w.event(
+            case,
+            seq,
+            "extension_requested",
+            officer,
+            json!({"envelope": out.id, "until": p.until}),
+        );
+        w.audit(officer, "request_extension", Some(case), json!({}));
+        w.change.outbox.push(out);
+        self.commit_case(w, &row, &doc).await
+    }
+
+    // ----- requested side --------------------------------------------------------------------
+
+    /// The requested Party's own assessment of the facts; the engine decides again.
+    pub async fn assess(
+        &self,
+        officer: &str,
+        case: &str,
+        assessment: Assessment,
+    ) -> Result<CaseDoc, NodeError> {
+        let (row, mut doc) = self.load(case).await?;
+        require(
+            &doc,
+            Side::Requested,
+            "assess",
+            &[
+                State::Received,
+                State::ClarificationAsked,
+                State::Consulting,
+            ],
+        )?;
+        let mut file = parse_scenario(&doc.scenario)?;
+        file.scenario.request.facts = assessment.facts;
+        doc.scenario = comity_scenario::to_toml(&file.scenario);
+        doc.proposal = self.proposal(&file.scenario);
+        let mut w = Writer::new(self.now_ms());
+        let seq = self.next_seq(case).await?;
+        w.event(
+            case,
+            seq,
+            "assessed",
+            officer,
+            json!({"outcome": doc.proposal.outcome, "grounds": doc.proposal.grounds}),
+        );
+        w.audit(officer, "assess", Some(case), json!({}));
+        self.commit_case(w, &row, &doc).await
+    }
+
+    /// Asks the requesting Party for more information (UNCC 40(16)).
+    pub async fn ask_clarification(
+        &self,
+        officer: &str,
+        case: &str,
+        question: &str,
+    ) -> Result<CaseDoc, NodeError> {
+        text_required("question", question)?;
+        let (row, mut doc) = self.load(case).await?;
+        require(
+            &doc,
+            Side::Requested,
+            "ask for clarification",
+            &[State::Received, State::Consulting],
+        )?;
+        doc.clarifications.push(Exchange {
+            at: self.now().to_string(),
+            by: officer.to_owned(),
+            text: question.to_owned(),
+        });
+        doc.state = State::ClarificationAsked;
+        let msg = messages::TextMsg {
+            case: doc.id.clone(),
+            text: question.to_owned(),
+        };
+        let out = self.message(
+            &doc.counterpart,
+            kinds::CLARIFICATION_REQUEST,
+            &msg,
+            case,
+            doc.request_envelope.as_deref(),
+            doc.emergency,
+        )?;
+        let mut w = Writer::new(self.now_ms());
+        let seq = self.next_seq(case).await?;
+        w.event(
+            case,
+            seq,
+            "clarification_asked",
+            officer,
+            json!({"envelope": out.id}),
+        );
+        w.audit(officer, "ask_clarification", Some(case), json!({}));
+        w.change.outbox.push(out);
+        self.commit_case(w, &row, &doc).await
+    }
+
+    /// Consults the requesting Party before refusing or postponing (UNCC 40(28), 37(17);
+    /// BUD 27(6)).
+    pub async fn consult(
+        &self,
+        officer: &str,
+        case: &str,
+        grounds: &[Ground],
+        text: &str,
+    ) -> Result<CaseDoc, NodeError> {
+        text_required("text", text)?;
+        let (row, mut doc) = self.load(case).await?;
+        require(
+            &doc,
+            Side::Requested,
+            "consult",
+            &[State::Received, State::Consulting],
+        )?;
+        for g in grounds {
+            if !doc.proposal.grounds.iter().any(|e| e.ground == *g) {
+                return Err(NodeError::GroundNotRaised {
+                    ground: g.to_string(),
+                });
+            }
+        }
+        doc.consultations.push(Exchange {
+            at: self.now().to_string(),
+            by: officer.to_owned(),
+            text: text.to_owned(),
+        });
+        doc.state = State::Consulting;
+        let msg = messages::ConsultationMsg {
+            case: doc.id.clone(),
+            grounds: grounds.to_vec(),
+            text: text.to_owned(),
+        };
+        let out = self.message(
+            &doc.counterpart,
+            kinds::CONSULTATION,
+            &msg,
+            case,
+            doc.request_envelope.as_deref(),
+            doc.emergency,
+        )?;
+        let mut w = Writer::new(self.now_ms());
+        let seq = self.next_seq(case).await?;
+        w.event(
+            case,
+            seq,
+            "consulted",
+            officer,
+            json!({"envelope": out.id, "grounds": grounds}),
+        );
+        w.audit(officer, "consult", Some(case), json!({}));
+        w.change.outbox.push(out);
+        self.commit_case(w, &row, &doc).await
+    }
+
+    /// Records the decision, checked against what the instrument allows, and tells the
+    /// requesting Party.
+    pub async fn decide(
+        &self,
+        officer: &str,
+        case: &str,
+        input: DecideInput,
+    ) -> Result<CaseDoc, NodeError> {
+        let (row, mut doc) = self.load(case).await?;
+        require(
+            &doc,
+            Side::Requested,
+            "decide",
+            &[State::Received, State::Consulting],
+        )?;
+        let p = &doc.proposal;
+        let cites_of = |duty: Duty| -> String {
+            match duty {
+                Duty::ConsultBeforeRefusal => "UNCC 40(28), UNCC 37(17), BUD 27(6)",
+                Duty::GiveReasonsForRefusal => "UNCC 40(25), UNCC 37(18), BUD 27(7)",
+                _ => "",
+            }
+            .to_owned()
+        };
+        let refusing = matches!(
+            input.disposition,
+            Disposition::Refused | Disposition::Postponed
+        );
+        if refusing && input.reasons.trim().is_empty() {
+            return Err(NodeError::ReasonsRequired(cites_of(
+                Duty::GiveReasonsForRefusal,
+            )));
+        }
+        if input.reasons.len() > 64 * 1024 {
+            return Err(NodeError::BadInput(
+                "`reasons` is longer than 64 KiB".into(),
+            ));
+        }
+        for g in &input.grounds {
+            match p.grounds.iter().find(|e| e.ground == *g) {
+                None => {
+                    return Err(NodeError::GroundNotRaised {
+                        ground: g.to_string(),
+                    });
+                }
+                Some(e) if e.status == GroundStatus::Excluded => {
+                    return Err(NodeError::GroundExcluded {
+                        ground: g.to_string(),
+                        cites: e.cites.join(", "),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        let instrument_covers =
+            !matches!(p.outcome, Outcome::NotApplicable | Outcome::Nonconforming);
+        if input.disposition == Disposition::Refused
+            && instrument_covers
+            && input.grounds.is_empty()
+        {
+            return Err(NodeError::BadInput(
+                "a refusal of a request the instrument covers must name the grounds it relies on"
+                    .into(),
+            ));
+        }
+        if refusing
+            && p.duties.contains(&Duty::ConsultBeforeRefusal)
+            && doc.consultations.is_empty()
+        {
+            return Err(NodeError::ConsultationRequired(cites_of(
+                Duty::ConsultBeforeRefusal,
+            )));
+        }
+        if input.disposition == Disposition::Refused
+            && doc.kind == RequestKind::Extradition
+            && input.grounds.contains(&Ground::Nationality)
+            && input
+                .prosecution
+                .as_ref()
+                .is_none_or(|s| s.authority.trim().is_empty())
+        {
+            return Err(NodeError::ProsecutionRequired(
+                "UNCC 37(11), BUD 24(6)".into(),
+            ));
+        }
+        if input.disposition == Disposition::ConditionallyExecuted && input.conditions.is_empty() {
+            return Err(NodeError::BadInput(
+                "a conditional execution must state its conditions".into(),
+            ));
+        }
+        if input.disposition.executes()
+            && !instrument_covers
+            && input
+                .override_reason
+                .as_deref()
+                .is_none_or(|r| r.trim().is_empty())
+        {
+            return Err(NodeError::OverrideRequired(p.outcome.to_string()));
+        }
+        let now = self.now_ms();
+        let mut w = Writer::new(now);
+        // Preservation: the period runs from receipt (UNCC 42(8), BUD 29(7)).
+        let mut preserved_until = None;
+        if doc.kind == RequestKind::Preservation && input.disposition.executes() {
+            let until = p
+                .deadlines
+                .iter()
+                .find(|d| d.name == "preservation_period")
+                .map(|d| d.until.clone())
+                .or_else(|| {
+                    let file = parse_scenario(&doc.scenario).ok()?;
+                    file.scenario
+                        .date
+                        .checked_add(jiff::Span::new().days(60))
+                        .ok()
+                        .map(|d| d.to_string())
+                })
+                .ok_or_else(|| NodeError::Internal("no preservation period".into()))?;
+            let date: jiff::civil::Date = until
+                .parse()
+                .map_err(|_| NodeError::Internal(format!("bad date `{until}`")))?;
+            w.deadline(
+                case,
+                "preservation_period",
+                self.end_of_day(date),
+                "open",
+                json!({"lead_hours": 7 * 24, "cites": ["UNCC 42(8)", "BUD 29(7)"]}),
+            );
+            doc.preservation = Some(Preservation {
+                until: until.clone(),
+                extensions: 0,
+                notices: Vec::new(),
+            });
+            preserved_until = Some(until);
+        }
+        for d in self.store.case_deadlines(case).await? {
+            if d.name == "respond"
+                && (STATES_OPEN.contains(&d.state.as_str()) || d.state == "overdue")
+            {
+                w.deadline(case, &d.name, d.due_at, "met", d.data.clone());
+            }
+        }
+        let record = DecisionRecord {
+            disposition: input.disposition,
+            grounds: input.grounds.clone(),
+            reasons: input.reasons.clone(),
+            conditions: input.conditions.clone(),
+            prosecution: input.prosecution.clone(),
+            override_reason: input.override_reason.clone(),
+            by: officer.to_owned(),
+            at: self.now().to_string(),
+        };
+        let msg = messages::DecisionMsg {
+            case: doc.id.clone(),
+            disposition: input.disposition,
+            grounds: input.grounds.clone(),
+            reasons: input.reasons.clone(),
+            conditions: input.conditions.clone(),
+            preserved_until,
+        };
+        let out = self.message(
+            &doc.counterpart,
+            kinds::DECISION,
+            &msg,
+            case,
+            doc.request_envelope.as_deref(),
+            doc.emergency,
+        )?;
+        doc.decision = Some(record.clone());
+        doc.state = State::Decided;
+        let seq = self.next_seq(case).await?;
+        w.event(
+            case,
+            seq,
+            "decided",
+            officer,
+            serde_json::to_value(&record).unwrap_or(Value::Null),
+        );
+        w.audit(
+            officer,
+            "decide",
+            Some(case),
+            json!({"disposition": input.disposition.as_str(), "grounds": input.grounds}),
+        );
+        w.change.outbox.push(out);
+        self.commit_case(w, &row, &doc).await
+    }
+
+    /// Tells the requesting Party that preservation will not ensure the data's availability,
+    /// or would threaten confidentiality (UNCC 42(7), BUD 29(6)).
+    pub async fn notify_unavailable(
+        &self,
+        officer: &str,
+        case: &str,
+        text: &str,
+    ) -> Result<CaseDoc, NodeError> {
+        text_required("text", text)?;
+        let (row, mut doc) = self.load(case).await?;
+        require(
+            &doc,
+            Side::Requested,
+            "notify",
+            &[State::Received, State::Consulting, State::Decided],
+        )?;
+        if doc.kind != RequestKind::Preservation {
+            return Err(NodeError::BadInput(
+                "availability notices concern preservation requests".into(),
+            ));
+        }
+        let ex = Exchange {
+            at: self.now().to_string(),
+            by: officer.to_owned(),
+            text: text.to_owned(),
+        };
+        match &mut doc.preservation {
+            Some(p) => p.notices.push(ex),
+            None => doc.consultations.push(ex),
+        }
+        let msg = messages::TextMsg {
+            case: doc.id.clone(),
+            text: text.to_owned(),
+        };
+        let out = self.message(
+            &doc.counterpart,
+            kinds::AVAILABILITY_NOTICE,
+            &msg,
+            case,
+            doc.request_envelope.as_deref(),
+            doc.emergency,
+        )?;
+        let mut w = Writer::new(self.now_ms());
+        let seq = self.next_seq(case).await?;
+        w.event(
+            case,
+            seq,
+            "availability_notice",
+            officer,
+            json!({"envelope": out.id}),
+        );
+        w.audit(officer, "notify_unavailable", Some(case), json!({}));
+        w.change.outbox.push(out);
+        self.commit_case(w, &row, &doc).await
+    }
+
+    /// Delivers the results (an evidence package): each item hashed, with the chain of custody
+    /// and the conditions that travel with the data; the envelope is sealed to the recipient.
+    pub async fn deliver(
+        &self,
+        officer: &str,
+        case: &str,
+        items: &[(String, Vec<u8>)],
+        retention_days: Option<u32>,
+    ) -> Result<CaseDoc, NodeError> {
+        let (row, mut doc) = self.load(case).await?;
+        require(
+            &doc,
+            Side::Requested,
+            "deliver",
+            &[State::Decided, State::Delivered],
+        )?;
+        if !doc
+            .decision
+            .as_ref()
+            .is_some_and(|d| d.disposition.executes())
+        {
+            return Err(NodeError::BadInput(
+                "only an executed request has results to deliver".into(),
+            ));
+        }
+        if items.is_empty() {
+            return Err(NodeError::BadInput(
+                "a delivery needs at least one item".into(),
+            ));
+        }
+        let now_text = self.now().to_string();
+        let mut refs = Vec::new();
+        let mut payload_items = Vec::new();
+        for (name, bytes) in items {
+            text_required("item name", name)?;
+            let sha = Sha256Digest::of(bytes).to_string();
+            refs.push(ItemRef {
+                id: self.new_id()?,
+                name: name.clone(),
+                sha256: sha.clone(),
+                size: bytes.len() as u64,
+            });
+            payload_items.push(messages::ResultItem {
+                name: name.clone(),
+                sha256: sha,
+                data: base64::engine::general_purpose::STANDARD.encode(bytes),
+            });
+        }
+        let decision = doc.decision.clone();
+        let conditions = DataConditions {
+            use_limitation: doc.proposal.duties.contains(&Duty::UseLimitation),
+            confidential: doc.proposal.duties.contains(&Duty::KeepConfidential),
+            retention_days,
+            other: decision.map(|d| d.conditions).unwrap_or_default(),
+        };
+        let custody = vec![
+            CustodyEntry {
+                at: now_text.clone(),
+                by: self.cfg.id.to_string(),
+                action: format!("collected and hashed by {officer}"),
+            },
+            CustodyEntry {
+                at: now_text.clone(),
+                by: self.cfg.id.to_string(),
+                action: format!("sealed to {}", doc.counterpart),
+            },
+        ];
+        let msg = messages::ResultsMsg {
+            case: doc.id.clone(),
+            items: payload_items,
+            conditions: conditions.clone(),
+            custody: custody.clone(),
+        };
+        let out = self.message(
+            &doc.counterpart,
+            kinds::RESULTS,
+            &msg,
+            case,
+            doc.request_envelope.as_deref(),
+            doc.emergency,
+        )?;
+        doc.deliveries.push(Delivery {
+            at: now_text,
+            items: refs.clone(),
+            conditions,
+            custody,
+        });
+        doc.state = State::Delivered;
+        let mut w = Writer::new(self.now_ms());
+        let seq = self.next_seq(case).await?;
+        w.event(
+            case,
+            seq,
+            "delivered",
+            officer,
+            json!({"envelope": out.id, "items": refs}),
+        );
+        w.audit(officer, "deliver", Some(case), json!({"items": refs.len()}));
+        w.change.outbox.push(out);
+        self.commit_case(w, &row, &doc).await
+    }
+
+    /// Closes a case; its open deadlines are cancelled.
+    pub async fn close(
+        &self,
+        officer: &str,
+        case: &str,
+        reason: &str,
+    ) -> Result<CaseDoc, NodeError> {
+        text_required("reason", reason)?;
+        let (row, mut doc) = self.load(case).await?;
+        if doc.state == State::Closed {
+            return Err(illegal(
+                &doc,
+                "close",
+                &[
+                    State::Decided,
+                    State::Delivered,
+                    State::Draft,
+                    State::Checked,
+                ],
+            ));
+        }
+        if matches!(
+            doc.state,
+            State::Received | State::Consulting | State::ClarificationAsked
+        ) && doc.side == Side::Requested
+        {
+            return Err(illegal(
+                &doc,
+                "close an undecided request",
+                &[State::Decided, State::Delivered],
+            ));
+        }
+        doc.state = State::Closed;
+        doc.closed_reason = Some(reason.to_owned());
+        let mut w = Writer::new(self.now_ms());
+        for d in self.store.case_deadlines(case).await? {
+            if STATES_OPEN.contains(&d.state.as_str()) || d.state == "overdue" {
+                w.deadline(case, &d.name, d.due_at, "cancelled", d.data.clone());
+            }
+        }
+        if doc.side == Side::Requesting && doc.request_envelope.is_some() {
+            let msg = messages::TextMsg {
+                case: doc.id.clone(),
+                text: reason.to_owned(),
+            };
+            let out = self.message(
+                &doc.counterpart,
+                kinds::CLOSED,
+                &msg,
+                case,
+                doc.request_envelope.as_deref(),
+                doc.emergency,
+            )?;
+            w.change.outbox.push(out);
+        }
+        let seq = self.next_seq(case).await?;
+        w.event(case, seq, "closed", officer, json!({"reason": reason}));
+        w.audit(officer, "close", Some(case), json!({}));
+        self.commit_case(w, &row, &doc).await
+    }
+
+    async fn commit_case(
+        &self,
+        mut w: Writer,
+        row: &CaseRow,
+        doc: &CaseDoc,
+    ) -> Result<CaseDoc, NodeError> {
+        let new_row = to_row(doc, row.version + 1, row.created_at, w.now)?;
+        w.change.cases.push(CaseWrite::Update {
+            row: new_row,
+            expected_version: row.version,
+        });
+        self.store.apply(&w.change).await?;
+        Ok(doc.clone())
+    }
+
+    // ----- receiving ---------------------------------------------------------------------------
+
+    /// Takes one envelope from another node: verifies it, and applies it exactly once. A
+    /// repeat of the same bytes gets the stored result; the same id with other bytes is refused.
+    pub async fn receive(&self, bytes: &[u8]) -> Result<Receipt, NodeError> {
+        let now = self.wire_now()?;
+        let verified = verify_envelope(bytes, &self.cfg.directory, now, Some(&self.cfg.id))
+            .map_err(|e| NodeError::EnvelopeRefused {
+                code: e.code(),
+                message: e.to_string(),
+            })?;
+        let env = verified.envelope();
+        let id = env.id.to_string();
+        let hash = verified.wire_hash().as_bytes().to_vec();
+        if let Some(row) = self.store.inbound(&id).await? {
+            return if row.wire_hash == hash {
+                Ok(Receipt {
+                    envelope: id,
+                    case: row.case_id,
+                    result: row.result,
+                    repeated: true,
+                })
+            } else {
+                Err(NodeError::Replay(id))
+            };
+        }
+        let from = env.from.to_string();
+        let kind = env.kind.to_string();
+        let payload =
+            verified
+                .open(Some(&self.cfg.encryption))
+                .map_err(|e| NodeError::EnvelopeRefused {
+                    code: e.code(),
+                    message: e.to_string(),
+                })?;
+        let payload = Value::Object(payload);
+        let (mut change, case_id, result) =
+            match self.apply_message(&from, &kind, &id, payload).await {
+                Ok((change, case_id)) => (change, Some(case_id), json!({"accepted": true})),
+                Err(NodeError::Conflict) => return Err(NodeError::Conflict),
+                Err(NodeError::Store(e)) => return Err(NodeError::Store(e)),
+                // Out of order (a reply before its request, a result before its decision): not
+                // recorded, so the sender's retry is applied once the case is ready.
+                Err(e @ (NodeError::UnknownCase(_) | NodeError::IllegalTransition { .. })) => {
+                    return Err(e);
+                }
+                // A message that cannot ever be applied is answered the same way every time.
+                Err(e) => (
+                    Change::default(),
+                    None,
+                    json!({"accepted": false, "error": e.code(), "message": e.to_string()}),
+                ),
+            };
+        change.inbound.push(InboundRow {
+            envelope_id: id.clone(),
+            from,
+            case_id: case_id.clone(),
+            received_at: self.now_ms(),
+            wire_hash: hash.clone(),
+            result: result.clone(),
+        });
+        match self.store.apply(&change).await {
+            Ok(()) => Ok(Receipt {
+                envelope: id,
+                case: case_id,
+                result,
+                repeated: false,
+            }),
+            Err(comity_store::StoreError::Duplicate(_)) => match self.store.inbound(&id).await? {
+                Some(row) if row.wire_hash == hash => Ok(Receipt {
+                    envelope: id,
+                    case: row.case_id,
+                    result: row.result,
+                    repeated: true,
+                }),
+                _ => Err(NodeError::Replay(id)),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn parse_msg<T: serde::de::DeserializeOwned>(
+        kind: &str,
+        payload: Value,
+    ) -> Result<T, NodeError> {
+        serde_json::from_value(payload)
+            .map_err(|e| NodeError::BadInput(format!("`{kind}` payload: {e}")))
+    }
+
+    async fn counterpart_case(
+        &self,
+        from: &str,
+        case: &str,
+    ) -> Result<(CaseRow, CaseDoc), NodeError> {
+        let (row, doc) = self.load(case).await?;
+        if doc.counterpart != from {
+            // Another authority must not learn of, or touch, this case.
+            return Err(NodeError::UnknownCase(case.to_owned()));
+        }
+        Ok((row, doc))
+    }
+
+    async fn apply_message(
+        &self,
+        from: &str,
+        kind: &str,
+        envelope: &str,
+        payload: Value,
+    ) -> Result<(Change, String), NodeError> {
+        let now = self.now_ms();
+        let mut w = Writer::new(now);
+        match kind {
+            kinds::REQUEST => {
+                let msg: messages::RequestMsg = Self::parse_msg(kind, payload)?;
+                let mut file = parse_scenario(&msg.scenario)?;
+                // The date of the scenario is the day the requested Party receives the request.
+                file.scenario.date = self.today();
+                let scenario = comity_scenario::to_toml(&file.scenario);
+                let proposal = self.proposal(&file.scenario);
+                let doc = CaseDoc {
+                    id: msg.case.clone(),
+                    side: Side::Requested,
+                    state: State::Received,
+                    kind: file.scenario.request.kind,
+                    basis: file.scenario.request.basis,
+                    counterpart: from.to_owned(),
+                    emergency: file.scenario.request.emergency,
+                    scenario,
+                    proposal,
+                    respond_within_hours: msg
+                        .respond_within_hours
+                        .filter(|h| (1..=8760).contains(h)),
+                    deadline_reason: msg.deadline_reason.clone(),
+                    request_envelope: Some(envelope.to_owned()),
+                    received_at: Some(self.now().to_string()),
+                    clarifications: Vec::new(),
+                    answers: Vec::new(),
+                    consultations: Vec::new(),
+                    decision: None,
+                    preservation: None,
+                    deliveries: Vec::new(),
+                    closed_reason: None,
+                };
+                if let Some(hours) = doc.respond_within_hours {
+                    let due = now + i64::from(hours) * 3_600_000;
+                    let lead = (i64::from(hours) * 3_600_000 / 4).min(3_600_000) / 3_600_000;
+                    w.deadline(&doc.id, "respond", due, "open", json!({"hours": hours, "lead_hours": lead, "reason": doc.deadline_reason, "cites": ["UNCC 40(26)"]}));
+                }
+                w.change
+                    .cases
+                    .push(CaseWrite::Insert(to_row(&doc, 1, now, now)?));
+                w.event(&doc.id, 1, "received", from, json!({"envelope": envelope, "outcome": doc.proposal.outcome, "review_required": doc.proposal.review_required}));
+                Ok((w.change, doc.id))
+            }
+            kinds::CLARIFICATION_REQUEST => {
+                let msg: messages::TextMsg = Self::parse_msg(kind, payload)?;
+                let (row, mut doc) = self.counterpart_case(from, &msg.case).await?;
+                require(
+                    &doc,
+                    Side::Requesting,
+                    "receive a clarification request",
+                    &[State::Sent],
+                )?;
+                doc.clarifications.push(Exchange {
+                    at: self.now().to_string(),
+                    by: from.to_owned(),
+                    text: msg.text,
+                });
+                doc.state = State::ClarificationAsked;
+                self.finish_message(w, row, doc, "clarification_requested", from, envelope)
+                    .await
+            }
+            kinds::CLARIFICATION_ANSWER => {
+                let msg: messages::AnswerMsg = Self::parse_msg(kind, payload)?;
+                let (row, mut doc) = self.counterpart_case(from, &msg.case).await?;
+                require(
+                    &doc,
+                    Side::Requested,
+                    "receive an answer",
+                    &[State::ClarificationAsked],
+                )?;
+                let mut file = parse_scenario(&doc.scenario)?;
+                for c in &msg.supplied {
+                    file.scenario.request.supplied.insert(*c);
+                }
+                doc.scenario = comity_scenario::to_toml(&file.scenario);
+                doc.proposal = self.proposal(&file.scenario);
+                doc.answers.push(Exchange {
+                    at: self.now().to_string(),
+                    by: from.to_owned(),
+                    text: msg.text,
+                });
+                doc.state = State::Received;
+                self.finish_message(w, row, doc, "clarification_answered", from, envelope)
+                    .await
+            }
+            kinds::CONSULTATION => {
+                let msg: messages::ConsultationMsg = Self::parse_msg(kind, payload)?;
+                let (row, mut doc) = self.counterpart_case(from, &msg.case).await?;
+                require(
+                    &doc,
+                    Side::Requesting,
+                    "receive a consultation",
+                    &[State::Sent],
+                )?;
+                doc.consultations.push(Exchange {
+                    at: self.now().to_string(),
+                    by: from.to_owned(),
+                    text: msg.text,
+                });
+                self.finish_message(w, row, doc, "consulted", from, envelope)
+                    .await
+            }
+            kinds::DECISION => {
+                let msg: messages::DecisionMsg = Self::parse_msg(kind, payload)?;
+                let (row, mut doc) = self.counterpart_case(from, &msg.case).await?;
+                require(&doc, Side::Requesting, "receive a decision", &[State::Sent])?;
+                if let Some(until) = &msg.preserved_until {
+                    let date: jiff::civil::Date = until
+                        .parse()
+                        .map_err(|_| NodeError::BadInput(format!("bad date `{until}`")))?;
+                    // Ask for an extension before the period ends (UNCC 42(9)).
+                    w.deadline(
+                        &doc.id,
+                        "preservation_expires",
+                        self.end_of_day(date),
+                        "open",
+                        json!({"lead_hours": 7 * 24, "cites": ["UNCC 42(9)"]}),
+                    );
+                    doc.preservation = Some(Preservation {
+                        until: until.clone(),
+                        extensions: 0,
+                        notices: Vec::new(),
+                    });
+                }
+                doc.decision = Some(DecisionRecord {
+                    disposition: msg.disposition,
+                    grounds: msg.grounds,
+                    reasons: msg.reasons,
+                    conditions: msg.conditions,
+                    prosecution: None,
+                    override_reason: None,
+                    by: from.to_owned(),
+                    at: self.now().to_string(),
+                });
+                doc.state = State::Decided;
+                self.finish_message(w, row, doc, "decision_received", from, envelope)
+                    .await
+            }
+            kinds::RESULTS => {
+                let msg: messages::ResultsMsg = Self::parse_msg(kind, payload)?;
+                let (row, mut doc) = self.counterpart_case(from, &msg.case).await?;
+                require(
+                    &doc,
+                    Side::Requesting,
+                    "receive results",
+                    &[State::Decided, State::Delivered],
+                )?;
+                let mut refs = Vec::new();
+                for item in &msg.items {
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(&item.data)
+                        .map_err(|e| NodeError::BadInput(format!("item `{}`: {e}", item.name)))?;
+                    let sha = Sha256Digest::of(&bytes).to_string();
+                    if sha != item.sha256 {
+                        return Err(NodeError::BadInput(format!(
+                            "item `{}` does not match its hash",
+                            item.name
+                        )));
+                    }
+                    let id = self.new_id()?;
+                    // At rest, each item is sealed to a key of its own: destroying the key
+                    // deletes the data.
+                    let ikm: [u8; 32] = self.random();
+                    let key = EncryptionSecret::derive(&ikm);
+                    let sealed = comity_crypto::seal::seal(
+                        &key.public(),
+                        b"comity/item/v1",
+                        id.as_bytes(),
+                        &bytes,
+                        self.random(),
+                    )
+                    .map_err(|e| NodeError::Internal(e.to_string()))?;
+                    let mut stored = sealed.enc.to_vec();
+                    stored.extend_from_slice(&sealed.ciphertext);
+                    let retain_until = msg
+                        .conditions
+                        .retention_days
+                        .map(|d| now + i64::from(d) * 86_400_000);
+                    let mut custody = msg.custody.clone();
+                    custody.push(CustodyEntry {
+                        at: self.now().to_string(),
+                        by: self.cfg.id.to_string(),
+                        action: "received and sealed at rest".into(),
+                    });
+                    w.change.items.push(ItemRow {
+                        id: id.clone(),
+                        case_id: doc.id.clone(),
+                        sha256: Sha256Digest::of(&bytes).as_bytes().to_vec(),
+                        sealed: Some(stored),
+                        key: Some(ikm.to_vec()),
+                        retain_until,
+                        deleted_at: None,
+                        data: json!({"name": item.name, "conditions": msg.conditions, "custody": custody}),
+                    });
+                    refs.push(ItemRef {
+                        id,
+                        name: item.name.clone(),
+                        sha256: sha,
+                        size: bytes.len() as u64,
+                    });
+                }
+                doc.deliveries.push(Delivery {
+                    at: self.now().to_string(),
+                    items: refs,
+                    conditions: msg.conditions,
+                    custody: msg.custody,
+                });
+                doc.state = State::Delivered;
+                self.finish_message(w, row, doc, "results_received", from, envelope)
+                    .await
+            }
+            kinds::EXTENSION_REQUEST => {
+                let msg: messages::TextMsg = Self::parse_msg(kind, payload)?;
+                let (row, mut doc) = self.counterpart_case(from, &msg.case).await?;
+                require(
+                    &doc,
+                    Side::Requested,
+                    "extend preservation",
+                    &[State::Decided, State::Delivered],
+                )?;
+                let today = self.today();
+                let reply = match &mut doc.preservation {
+                    Some(p) if today.to_string() <= p.until => {
+                        let from_date: jiff::civil::Date = p
+                            .until
+                            .parse()
+                            .map_err(|_| NodeError::Internal("bad stored date".into()))?;
+                        let until = from_date
+                            .checked_add(jiff::Span::new().days(60))
+                            .map_err(|e| NodeError::Internal(e.to_string()))?;
+                        p.until = until.to_string();
+                        p.extensions += 1;
+                        w.deadline(&doc.id, "preservation_period", self.end_of_day(until), "open", json!({"lead_hours": 7 * 24, "cites": ["UNCC 42(8)", "UNCC 42(9)", "BUD 29(7)"]}));
+                        messages::ExtensionReplyMsg {
+                            case: doc.id.clone(),
+                            granted: true,
+                            until: Some(until.to_string()),
+                            text: "preservation extended by 60 days".into(),
+                        }
+                    }
+                    Some(p) => messages::ExtensionReplyMsg {
+                        case: doc.id.clone(),
+                        granted: false,
+                        until: None,
+                        text: format!("the preservation period ended on {}", p.until),
+                    },
+                    None => messages::ExtensionReplyMsg {
+                        case: doc.id.clone(),
+                        granted: false,
+                        until: None,
+                        text: "no data is preserved in this case".into(),
+                    },
+                };
+                let out = self.message(
+                    &doc.counterpart,
+                    kinds::EXTENSION_REPLY,
+                    &reply,
+                    &doc.id,
+                    Some(envelope),
+                    doc.emergency,
+                )?;
+                w.change.outbox.push(out);
+                let kind_name = if reply.granted {
+                    "preservation_extended"
+                } else {
+                    "extension_refused"
+                };
+                self.finish_message(w, row, doc, kind_name, from, envelope)
+                    .await
+            }
+            kinds::EXTENSION_REPLY => {
+                let msg: messages::ExtensionReplyMsg = Self::parse_msg(kind, payload)?;
+                let (row, mut doc) = self.counterpart_case(from, &msg.case).await?;
+                require(
+                    &doc,
+                    Side::Requesting,
+                    "receive an extension reply",
+                    &[State::Decided, State::Delivered],
+                )?;
+                if let (true, Some(until), Some(p)) =
+                    (msg.granted, &msg.until, &mut doc.preservation)
+                {
+                    let date: jiff::civil::Date = until
+                        .parse()
+                        .map_err(|_| NodeError::BadInput(format!("bad date `{until}`")))?;
+                    p.until = until.clone();
+                    p.extensions += 1;
+                    w.deadline(
+                        &doc.id,
+                        "preservation_expires",
+                        self.end_of_day(date),
+                        "open",
+                        json!({"lead_hours": 7 * 24, "cites": ["UNCC 42(9)"]}),
+                    );
+                }
+                let kind_name = if msg.granted {
+                    "extension_granted"
+                } else {
+                    "extension_refused"
+                };
+                self.finish_message(w, row, doc, kind_name, from, envelope)
+                    .await
+            }
+            kinds::AVAILABILITY_NOTICE => {
+                let msg: messages::TextMsg = Self::parse_msg(kind, payload)?;
+                let (row, mut doc) = self.counterpart_case(from, &msg.case).await?;
+                require(
+                    &doc,
+                    Side::Requesting,
+                    "receive a notice",
+                    &[State::Sent, State::Decided, State::Delivered],
+                )?;
+                let ex = Exchange {
+                    at: self.now().to_string(),
+                    by: from.to_owned(),
+                    text: msg.text,
+                };
+                match &mut doc.preservation {
+                    Some(p) => p.notices.push(ex),
+                    None => doc.consultations.push(ex),
+                }
+                self.finish_message(w, row, doc, "availability_notice", from, envelope)
+                    .await
+            }
+            kinds::CLOSED => {
+                let msg: messages::TextMsg = Self::parse_msg(kind, payload)?;
+                let (row, mut doc) = self.counterpart_case(from, &msg.case).await?;
+                if doc.side != Side::Requested || doc.state == State::Closed {
+                    return Err(illegal(
+                        &doc,
+                        "receive a closing notice",
+                        &[
+                            State::Received,
+                            State::ClarificationAsked,
+                            State::Consulting,
+                            State::Decided,
+                            State::Delivered,
+                        ],
+                    ));
+                }
+                // The requesting Party no longer needs assistance (UNCC 40(26)).
+                doc.state = State::Closed;
+                doc.closed_reason =
+                    Some(format!("withdrawn by the requesting Party: {}", msg.text));
+                for d in self.store.case_deadlines(&doc.id).await? {
+                    if STATES_OPEN.contains(&d.state.as_str()) || d.state == "overdue" {
+                        w.deadline(&doc.id, &d.name, d.due_at, "cancelled", d.data.clone());
+                    }
+                }
+                self.finish_message(w, row, doc, "closed_by_counterpart", from, envelope)
+                    .await
+            }
+            other => Err(NodeError::BadInput(format!(
+                "unknown message kind `{other}`"
+            ))),
+        }
+    }
+
+    async fn finish_message(
+        &self,
+        mut w: Writer,
+        row: CaseRow,
+        doc: CaseDoc,
+        event: &str,
+        from: &str,
+        envelope: &str,
+    ) -> Result<(Change, String), NodeError> {
+        let seq = self.next_seq(&doc.id).await?;
+        w.event(&doc.id, seq, event, from, json!({"envelope": envelope}));
+        let new_row = to_row(&doc, row.version + 1, row.created_at, w.now)?;
+        w.change.cases.push(CaseWrite::Update {
+            row: new_row,
+            expected_version: row.version,
+        });
+        Ok((w.change, doc.id))
+    }
+
+    // ----- reading, deadlines, retention, outbox ---------------------------------------------
+
+    /// A case with its events and deadlines; the view is recorded in the audit trail.
+    pub async fn show(&self, officer: &str, case: &str) -> Result<CaseView, NodeError> {
+        let (row, doc) = self.load(case).await?;
+        let events = self.store.events(case).await?;
+        let deadlines = self.store.case_deadlines(case).await?;
+        let mut w = Writer::new(self.now_ms());
+        w.audit(officer, "view", Some(case), json!({}));
+        self.store.apply(&w.change).await?;
+        Ok(CaseView {
+            case: doc,
+            version: row.version,
+            events: events
+                .into_iter()
+                .map(|e| EventView {
+                    seq: e.seq,
+                    at: ms_to_text(e.at),
+                    kind: e.kind,
+                    actor: e.actor,
+                    data: e.data,
+                })
+                .collect(),
+            deadlines: deadlines.into_iter().map(deadline_view).collect(),
+        })
+    }
+
+    /// Cases, newest first.
+    pub async fn list(&self, filter: &CaseFilter) -> Result<Vec<CaseDoc>, NodeError> {
+        let rows = self.store.cases(filter).await?;
+        rows.into_iter()
+            .map(|r| serde_json::from_value(r.doc).map_err(|e| NodeError::Internal(e.to_string())))
+            .collect()
+    }
+
+    /// Deadlines that are due or overdue (after marking them with [`Node::tick`]).
+    pub async fn due(&self) -> Result<Vec<DeadlineView>, NodeError> {
+        Ok(self
+            .store
+            .deadlines(&["due", "overdue"], None)
+            .await?
+            .into_iter()
+            .map(deadline_view)
+            .collect())
+    }
+
+    /// The deadline task: marks open deadlines due when their lead time starts and overdue when
+    /// they pass, recording an event for each. Returns the deadlines it changed.
+    pub async fn tick(&self) -> Result<Vec<DeadlineView>, NodeError> {
+        let now = self.now_ms();
+        let mut changed = Vec::new();
+        for d in self.store.deadlines(STATES_OPEN, None).await? {
+            let lead_ms = d
+                .data
+                .get("lead_hours")
+                .and_then(Value::as_i64)
+                .unwrap_or(24)
+                * 3_600_000;
+            let next = if now > d.due_at {
+                "overdue"
+            } else if now >= d.due_at.saturating_sub(lead_ms) {
+                "due"
+            } else {
+                continue;
+            };
+            if next == d.state {
+                continue;
+            }
+            let mut w = Writer::new(now);
+            let mut row = d.clone();
+            row.state = next.to_owned();
+            w.deadline(&d.case_id, &d.name, d.due_at, next, d.data.clone());
+            let seq = self.next_seq(&d.case_id).await?;
+            w.event(
+                &d.case_id,
+                seq,
+                &format!("deadline_{next}"),
+                "node",
+                json!({"deadline": d.name, "due_at": ms_to_text(d.due_at)}),
+            );
+            self.store.apply(&w.change).await?;
+            changed.push(deadline_view(row));
+        }
+        Ok(changed)
+    }
+
+    /// Retention: deletes delivered data whose retention period has ended, by destroying its
+    /// key and ciphertext; the hash stays as proof of what was held. Returns the items deleted.
+    pub async fn sweep(&self) -> Result<Vec<String>, NodeError> {
+        let now = self.now_ms();
+        let mut deleted = Vec::new();
+        for mut item in self.store.items_expiring(now).await? {
+            item.sealed = None;
+            item.key = None;
+            item.deleted_at = Some(now);
+            let mut w = Writer::new(now);
+            let seq = self.next_seq(&item.case_id).await?;
+            w.event(&item.case_id, seq, "item_deleted", "node", json!({"item": item.id, "sha256": Sha256Digest::from_bytes(item.sha256.clone().try_into().unwrap_or([0; 32])).to_string(), "reason": "retention period ended"}));
+            w.audit(
+                "node",
+                "delete_item",
+                Some(&item.case_id),
+                json!({"item": item.id}),
+            );
+            w.change.items.push(item.clone());
+            self.store.apply(&w.change).await?;
+            deleted.push(item.id);
+        }
+        Ok(deleted)
+    }
+
+    /// Opens a delivered item for an officer; the export is recorded in the audit trail.
+    pub async fn open_item(
+        &self,
+        officer: &str,
+        case: &str,
+        item: &str,
+    ) -> Result<Vec<u8>, NodeError> {
+        let items = self.store.items(case).await?;
+        let row = items
+            .into_iter()
+            .find(|i| i.id == item)
+            .ok_or_else(|| NodeError::BadInput(format!("no item `{item}` in case `{case}`")))?;
+        let (Some(sealed), Some(key)) = (&row.sealed, &row.key) else {
+            return Err(NodeError::BadInput(format!("item `{item}` was deleted")));
+        };
+        let ikm: [u8; 32] = key
+            .clone()
+            .try_into()
+            .map_err(|_| NodeError::Internal("bad item key".into()))?;
+        let secret = EncryptionSecret::derive(&ikm);
+        let (enc, ct) = sealed.split_at(32.min(sealed.len()));
+        let bytes = comity_crypto::seal::open(&secret, b"comity/item/v1", item.as_bytes(), enc, ct)
+            .map_err(|e| NodeError::Internal(format!("item `{item}` does not open: {e}")))?;
+        let mut w = Writer::new(self.now_ms());
+        w.audit(officer, "export", Some(case), json!({"item": item}));
+        self.store.apply(&w.change).await?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Messages waiting for delivery, emergencies first.
+    pub async fn outbox_due(&self, limit: u32) -> Result<Vec<OutboxRow>, NodeError> {
+        Ok(self.store.outbox_due(self.now_ms(), limit).await?)
+    }
+
+    /// Records that a message was delivered.
+    pub async fn mark_delivered(&self, id: &str) -> Result<(), NodeError> {
+        let change = Change {
+            outbox_updates: vec![OutboxUpdate::Delivered {
+                id: id.to_owned(),
+                at: self.now_ms(),
+            }],
+            ..Change::default()
+        };
+        Ok(self.store.apply(&change).await?)
+    }
+}
+
+/// The case id a reference stands for: a UUID (version 8) from SHA-256 of the node's id and the
+/// reference, so the same reference always names the same case on this node.
+fn reference_id(node: &AuthorityId, reference: &str) -> String {
+    let h = Sha256Digest::of_parts(&[
+        b"comity/case-reference/v1\n",
+        node.as_str().as_bytes(),
+        b"\n",
+        reference.as_bytes(),
+    ]);
+    let mut b = [0u8; 16];
+    for (slot, x) in b.iter_mut().zip(h.as_bytes()) {
+        *slot = *x;
+    }
+    if let Some(v) = b.get_mut(6) {
+        *v = (*v & 0x0f) | 0x80;
+    }
+    if let Some(v) = b.get_mut(8) {
+        *v = (*v & 0x3f) | 0x80;
+    }
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+fn deadline_view(d: DeadlineRow) -> DeadlineView {
+    DeadlineView {
+        case: d.case_id,
+        name: d.name,
+        due_at: ms_to_text(d.due_at),
+        state: d.state,
+        data: d.data,
+    }
+}

@@ -1,0 +1,184 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+//! With the store failing at every write point in turn, every use case either happens whole or
+//! leaves the store exactly as it was; retried, it happens once, and no message is lost or
+//! duplicated.
+
+mod common;
+
+use comity_node::*;
+use comity_store::faulty::FaultyStore;
+use comity_store::sqlite::SqliteStore;
+use comity_store::{CaseFilter, Store};
+use common::*;
+use std::sync::Arc;
+
+type Faulty = FaultyStore<SqliteStore>;
+
+async fn dump(s: &Faulty) -> String {
+    let mut out = String::new();
+    for c in s.cases(&CaseFilter::default()).await.unwrap() {
+        out.push_str(&format!("{c:?}\n"));
+        out.push_str(&format!("{:?}\n", s.events(&c.id).await.unwrap()));
+        out.push_str(&format!("{:?}\n", s.case_deadlines(&c.id).await.unwrap()));
+        out.push_str(&format!("{:?}\n", s.items(&c.id).await.unwrap()));
+    }
+    for m in s.outbox(None).await.unwrap() {
+        out.push_str(&format!("{m:?}\n"));
+        out.push_str(&format!("{:?}\n", s.inbound(&m.id).await.unwrap()));
+    }
+    out.push_str(&format!("{:?}\n", s.audit(0, 100_000).await.unwrap()));
+    out
+}
+
+/// Runs `op` with a fault at write 0, 1, 2, … until it succeeds; every failed attempt must
+/// leave the store as it was. Returns the result and how many write points the change had.
+macro_rules! all_or_nothing {
+    ($node:expr, $op:expr) => {{
+        let mut n = 0usize;
+        loop {
+            let before = dump($node.store()).await;
+            $node.store().fail_at(n);
+            match $op.await {
+                Ok(v) => {
+                    $node.store().clear();
+                    break (v, n);
+                }
+                Err(e) => {
+                    assert_eq!(e.code(), "storage", "only the injected fault may fail: {e}");
+                    assert_eq!(
+                        dump($node.store()).await,
+                        before,
+                        "write point {n} left a partial change"
+                    );
+                    n += 1;
+                    assert!(n < 200, "never succeeded");
+                }
+            }
+        }
+    }};
+}
+
+async fn carry(from: &TestNode<Faulty>, to: &TestNode<Faulty>) -> usize {
+    let mut delivered = 0;
+    for msg in from.outbox_due(100).await.unwrap() {
+        let (receipt, _) = all_or_nothing!(to, to.receive(&msg.bytes));
+        assert_eq!(receipt.result["accepted"], true, "{}", receipt.result);
+        // Delivered again (a lost acknowledgement): the same receipt, nothing applied twice.
+        let again = to.receive(&msg.bytes).await.unwrap();
+        assert!(again.repeated);
+        assert_eq!(again.result, receipt.result);
+        all_or_nothing!(from, from.mark_delivered(&msg.id));
+        delivered += 1;
+    }
+    delivered
+}
+
+#[tokio::test]
+async fn every_write_point_of_a_whole_case() {
+    let ar_k = keys("AR", 1);
+    let bo_k = keys("BO", 2);
+    let dir = directory(&[&ar_k, &bo_k]);
+    let clock = Arc::new(ManualClock::at(t0()));
+    let ar = node_with(
+        FaultyStore::new(SqliteStore::open_in_memory().await.unwrap()),
+        &ar_k,
+        &dir,
+        clock.clone(),
+        11,
+    );
+    let bo = node_with(
+        FaultyStore::new(SqliteStore::open_in_memory().await.unwrap()),
+        &bo_k,
+        &dir,
+        clock.clone(),
+        22,
+    );
+
+    let input = NewCase {
+        scenario: scenario("stored_data", "UNCC", MLA, "", "essential_interests = true"),
+        counterpart: "bo-central-authority".into(),
+        ..NewCase::default()
+    };
+    let (case, points) = all_or_nothing!(ar, ar.new_case("ana", input.clone()));
+    assert!(
+        points >= 3,
+        "case, event and audit are separate write points"
+    );
+    all_or_nothing!(ar, ar.send("ana", &case.id));
+    assert_eq!(carry(&ar, &bo).await, 1);
+    all_or_nothing!(bo, bo.ask_clarification("bruno", &case.id, "which period?"));
+    assert_eq!(carry(&bo, &ar).await, 1);
+    all_or_nothing!(
+        ar,
+        ar.answer_clarification(
+            "ana",
+            &case.id,
+            "March 2027",
+            &[comity_types::Content::TimePeriod]
+        )
+    );
+    assert_eq!(carry(&ar, &bo).await, 1);
+    all_or_nothing!(
+        bo,
+        bo.consult(
+            "bruno",
+            &case.id,
+            &[comity_types::Ground::EssentialInterests],
+            "narrow it?"
+        )
+    );
+    assert_eq!(carry(&bo, &ar).await, 1);
+    let decision = DecideInput {
+        disposition: Disposition::PartiallyExecuted,
+        grounds: vec![],
+        reasons: "only subscriber data".into(),
+        conditions: vec![],
+        prosecution: None,
+        override_reason: None,
+    };
+    all_or_nothing!(bo, bo.decide("bruno", &case.id, decision.clone()));
+    all_or_nothing!(
+        bo,
+        bo.deliver(
+            "bruno",
+            &case.id,
+            &[("a.csv".to_owned(), b"1,2".to_vec())],
+            Some(1)
+        )
+    );
+    assert_eq!(carry(&bo, &ar).await, 2);
+    let (view, _) = all_or_nothing!(ar, ar.show("ana", &case.id));
+    assert_eq!(view.case.state, State::Delivered);
+    clock.advance(jiff::SignedDuration::from_hours(48));
+    let (deleted, _) = all_or_nothing!(ar, ar.sweep());
+    assert_eq!(deleted.len(), 1);
+    all_or_nothing!(ar, ar.close("ana", &case.id, "done"));
+    assert_eq!(carry(&ar, &bo).await, 1);
+
+    // Exactly one of each message was written, and each was delivered once.
+    let ar_out = ar.store().outbox(None).await.unwrap();
+    let bo_out = bo.store().outbox(None).await.unwrap();
+    assert_eq!(
+        ar_out
+            .iter()
+            .map(|m| m.kind.as_str())
+            .collect::<Vec<_>>()
+            .len(),
+        3
+    );
+    assert_eq!(bo_out.len(), 4);
+    assert!(
+        ar_out
+            .iter()
+            .chain(&bo_out)
+            .all(|m| m.delivered_at.is_some())
+    );
+    // The decision could not be taken twice.
+    let e = bo.decide("bruno", &case.id, decision).await.unwrap_err();
+    assert_eq!(e.code(), "illegal_transition");
+}
