@@ -91,6 +91,8 @@ pub struct Pair<S> {
     pub ar: TestNode<S>,
     pub bo: TestNode<S>,
     pub clock: Arc<ManualClock>,
+    /// Holds the database files for as long as the pair lives.
+    pub dir: tempfile::TempDir,
 }
 
 pub fn node_with<S: Store>(
