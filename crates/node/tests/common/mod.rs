@@ -126,22 +126,14 @@ pub async fn pair() -> Pair<SqliteStore> {
     let bo = keys("BO", 2);
     let dir = directory(&[&ar, &bo]);
     let clock = Arc::new(ManualClock::at(t0()));
+    let files = tempfile::tempdir().unwrap();
+    let ar_store = SqliteStore::open(files.path().join("ar.db")).await.unwrap();
+    let bo_store = SqliteStore::open(files.path().join("bo.db")).await.unwrap();
     Pair {
-        ar: node_with(
-            SqliteStore::open_in_memory().await.unwrap(),
-            &ar,
-            &dir,
-            clock.clone(),
-            11,
-        ),
-        bo: node_with(
-            SqliteStore::open_in_memory().await.unwrap(),
-            &bo,
-            &dir,
-            clock.clone(),
-            22,
-        ),
+        ar: node_with(ar_store, &ar, &dir, clock.clone(), 11),
+        bo: node_with(bo_store, &bo, &dir, clock.clone(), 22),
         clock,
+        dir: files,
     }
 }
 
