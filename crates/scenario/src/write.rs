@@ -15,7 +15,11 @@ fn list<T: Code>(set: Set<T>) -> String {
 }
 
 fn years(y: f64) -> String {
-    if y.fract() == 0.0 { format!("{y:.0}") } else { format!("{y}") }
+    if y.fract() == 0.0 {
+        format!("{y:.0}")
+    } else {
+        format!("{y}")
+    }
 }
 
 /// The scenario as a `comity.scenario/1` document (without expectations). Parsing the result
@@ -31,7 +35,11 @@ pub fn to_toml(s: &Scenario) -> String {
         let _ = writeln!(o, "\n[parties.{}]", p.code);
         let _ = writeln!(o, "name = {}", quoted(&p.name));
         let _ = writeln!(o, "instruments = {}", list(p.instruments));
-        let res: Vec<String> = p.reservations.iter().map(|c| quoted(&c.to_string())).collect();
+        let res: Vec<String> = p
+            .reservations
+            .iter()
+            .map(|c| quoted(&c.to_string()))
+            .collect();
         let _ = writeln!(o, "reservations = [{}]", res.join(", "));
         let _ = writeln!(o, "refuse_on = {}", list(p.refuse_on));
     }
@@ -46,8 +54,16 @@ pub fn to_toml(s: &Scenario) -> String {
     let _ = writeln!(o, "supplied = {}", list(r.supplied));
     let _ = writeln!(o, "\n[request.offence]");
     let _ = writeln!(o, "category = \"{}\"", r.offence.category);
-    let _ = writeln!(o, "max_penalty_years = {}", years(r.offence.max_penalty_years.as_years()));
-    let _ = writeln!(o, "max_penalty_years_requested = {}", years(r.offence.max_penalty_years_requested.as_years()));
+    let _ = writeln!(
+        o,
+        "max_penalty_years = {}",
+        years(r.offence.max_penalty_years.as_years())
+    );
+    let _ = writeln!(
+        o,
+        "max_penalty_years_requested = {}",
+        years(r.offence.max_penalty_years_requested.as_years())
+    );
     let f = &r.facts;
     let _ = writeln!(o, "\n[request.facts]");
     for (name, v) in [
