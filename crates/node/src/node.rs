@@ -631,26 +631,17 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             text: text.to_owned(),
             supplied: supplied.to_vec(),
         };
-        let out = self.message(
-            &doc.counterpart,
+        self.tell_counterpart(
+            officer,
+            &row,
+            &doc,
             kinds::CLARIFICATION_ANSWER,
             &msg,
-            case,
-            doc.request_envelope.as_deref(),
-            doc.emergency,
-        )?;
-        let mut w = Writer::new(self.now_ms());
-        let seq = self.next_seq(case).await?;
-        w.event(
-            case,
-            seq,
             "clarification_answered",
-            officer,
-            json!({"envelope": out.id, "supplied": supplied}),
-        );
-        w.audit(officer, "answer_clarification", Some(case), json!({}));
-        w.change.outbox.push(out);
-        self.commit_case(w, &row, &doc).await
+            "answer_clarification",
+            json!({"supplied": supplied}),
+        )
+        .await
     }
 
     /// Asks the requested Party to extend preservation before the period ends (UNCC 42(9)).
@@ -680,26 +671,17 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             case: doc.id.clone(),
             text: text.to_owned(),
         };
-        let out = self.message(
-            &doc.counterpart,
+        self.tell_counterpart(
+            officer,
+            &row,
+            &doc,
             kinds::EXTENSION_REQUEST,
             &msg,
-            case,
-            doc.request_envelope.as_deref(),
-            doc.emergency,
-        )?;
-        let mut w = Writer::new(self.now_ms());
-        let seq = self.next_seq(case).await?;
-        w.event(
-            case,
-            seq,
             "extension_requested",
-            officer,
-            json!({"envelope": out.id, "until": p.until}),
-        );
-        w.audit(officer, "request_extension", Some(case), json!({}));
-        w.change.outbox.push(out);
-        self.commit_case(w, &row, &doc).await
+            "request_extension",
+            json!({"until": p.until}),
+        )
+        .await
     }
 
     // ----- requested side --------------------------------------------------------------------
@@ -764,26 +746,17 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             case: doc.id.clone(),
             text: question.to_owned(),
         };
-        let out = self.message(
-            &doc.counterpart,
+        self.tell_counterpart(
+            officer,
+            &row,
+            &doc,
             kinds::CLARIFICATION_REQUEST,
             &msg,
-            case,
-            doc.request_envelope.as_deref(),
-            doc.emergency,
-        )?;
-        let mut w = Writer::new(self.now_ms());
-        let seq = self.next_seq(case).await?;
-        w.event(
-            case,
-            seq,
             "clarification_asked",
-            officer,
-            json!({"envelope": out.id}),
-        );
-        w.audit(officer, "ask_clarification", Some(case), json!({}));
-        w.change.outbox.push(out);
-        self.commit_case(w, &row, &doc).await
+            "ask_clarification",
+            json!({}),
+        )
+        .await
     }
 
     /// Consults the requesting Party before refusing or postponing (UNCC 40(28), 37(17);
@@ -821,26 +794,17 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             grounds: grounds.to_vec(),
             text: text.to_owned(),
         };
-        let out = self.message(
-            &doc.counterpart,
+        self.tell_counterpart(
+            officer,
+            &row,
+            &doc,
             kinds::CONSULTATION,
             &msg,
-            case,
-            doc.request_envelope.as_deref(),
-            doc.emergency,
-        )?;
-        let mut w = Writer::new(self.now_ms());
-        let seq = self.next_seq(case).await?;
-        w.event(
-            case,
-            seq,
             "consulted",
-            officer,
-            json!({"envelope": out.id, "grounds": grounds}),
-        );
-        w.audit(officer, "consult", Some(case), json!({}));
-        w.change.outbox.push(out);
-        self.commit_case(w, &row, &doc).await
+            "consult",
+            json!({"grounds": grounds}),
+        )
+        .await
     }
 
     /// Records the decision, checked against what the instrument allows, and tells the
@@ -1065,26 +1029,17 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             case: doc.id.clone(),
             text: text.to_owned(),
         };
-        let out = self.message(
-            &doc.counterpart,
+        self.tell_counterpart(
+            officer,
+            &row,
+            &doc,
             kinds::AVAILABILITY_NOTICE,
             &msg,
-            case,
-            doc.request_envelope.as_deref(),
-            doc.emergency,
-        )?;
-        let mut w = Writer::new(self.now_ms());
-        let seq = self.next_seq(case).await?;
-        w.event(
-            case,
-            seq,
             "availability_notice",
-            officer,
-            json!({"envelope": out.id}),
-        );
-        w.audit(officer, "notify_unavailable", Some(case), json!({}));
-        w.change.outbox.push(out);
-        self.commit_case(w, &row, &doc).await
+            "notify_unavailable",
+            json!({}),
+        )
+        .await
     }
 
     /// Delivers the results (an evidence package): each item hashed, with the chain of custody
@@ -1248,6 +1203,40 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         w.event(case, seq, "closed", officer, json!({"reason": reason}));
         w.audit(officer, "close", Some(case), json!({}));
         self.commit_case(w, &row, &doc).await
+    }
+
+    /// Sends `msg` about the case to its counterpart and records the event and the audit entry,
+    /// all in the change that stores `doc`.
+    #[allow(clippy::too_many_arguments)]
+    async fn tell_counterpart<T: Serialize>(
+        &self,
+        officer: &str,
+        row: &CaseRow,
+        doc: &CaseDoc,
+        kind: &str,
+        msg: &T,
+        event: &str,
+        action: &str,
+        detail: Value,
+    ) -> Result<CaseDoc, NodeError> {
+        let out = self.message(
+            &doc.counterpart,
+            kind,
+            msg,
+            &doc.id,
+            doc.request_envelope.as_deref(),
+            doc.emergency,
+        )?;
+        let mut w = Writer::new(self.now_ms());
+        let seq = self.next_seq(&doc.id).await?;
+        let mut data = json!({"envelope": out.id});
+        if let (Some(data), Value::Object(extra)) = (data.as_object_mut(), detail) {
+            data.extend(extra);
+        }
+        w.event(&doc.id, seq, event, officer, data);
+        w.audit(officer, action, Some(&doc.id), json!({}));
+        w.change.outbox.push(out);
+        self.commit_case(w, row, doc).await
     }
 
     async fn commit_case(
