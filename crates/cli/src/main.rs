@@ -4,11 +4,14 @@
 //! errors to exit codes — 0 success, 1 a check that failed or an internal error, 2 bad input.
 
 mod check;
+mod cmd_case;
 mod cmd_directory;
 mod cmd_envelope;
 mod cmd_init;
 mod cmd_keys;
+mod cmd_node;
 mod cmd_support;
+mod cmd_transport;
 mod diag;
 mod rules_cmd;
 
@@ -49,6 +52,18 @@ enum Command {
     /// Seal, verify and open signed envelopes.
     #[command(subcommand)]
     Envelope(cmd_envelope::EnvelopeCommand),
+    /// Work on one case of a node: new, send, clarify, decide, deliver, close, …
+    #[command(subcommand)]
+    Case(cmd_case::CaseCommand),
+    /// List a node's cases; with --due, run the deadline task and list what is due.
+    Cases(cmd_case::CasesArgs),
+    /// Maintain a node: retention sweep, audit trail.
+    #[command(subcommand)]
+    Node(cmd_node::NodeCommand),
+    /// Write a node's due envelopes to a directory (file transport), marking them delivered.
+    Outbox(cmd_transport::OutboxArgs),
+    /// Receive envelope files into a node, exactly once each.
+    Inbox(cmd_transport::InboxArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,5 +75,10 @@ fn main() -> ExitCode {
         Command::Directory(cmd) => cmd_directory::run(cmd),
         Command::Keys(cmd) => cmd_keys::run(cmd),
         Command::Envelope(cmd) => cmd_envelope::run(cmd),
+        Command::Case(cmd) => cmd_case::run(cmd),
+        Command::Cases(args) => cmd_case::run_cases(args),
+        Command::Node(cmd) => cmd_node::run(cmd),
+        Command::Outbox(args) => cmd_transport::run_outbox(args),
+        Command::Inbox(args) => cmd_transport::run_inbox(args),
     }
 }
