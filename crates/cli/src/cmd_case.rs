@@ -66,18 +66,21 @@ pub enum CaseCommand {
     Show {
         #[command(flatten)]
         node: NodeArgs,
+        /// The case id.
         case: String,
     },
     /// Send a checked request.
     Send {
         #[command(flatten)]
         node: NodeArgs,
+        /// The case id.
         case: String,
     },
     /// Replace the facts of a request not yet sent, and check it again.
     Revise {
         #[command(flatten)]
         node: NodeArgs,
+        /// The case id.
         case: String,
         scenario: PathBuf,
     },
@@ -86,6 +89,7 @@ pub enum CaseCommand {
     Assess {
         #[command(flatten)]
         node: NodeArgs,
+        /// The case id.
         case: String,
         facts: PathBuf,
     },
@@ -93,6 +97,7 @@ pub enum CaseCommand {
     Clarify {
         #[command(flatten)]
         node: NodeArgs,
+        /// The case id.
         case: String,
         #[arg(long, value_name = "TEXT")]
         question: String,
@@ -101,6 +106,7 @@ pub enum CaseCommand {
     Answer {
         #[command(flatten)]
         node: NodeArgs,
+        /// The case id.
         case: String,
         #[arg(long, value_name = "TEXT")]
         text: String,
@@ -112,6 +118,7 @@ pub enum CaseCommand {
     Consult {
         #[command(flatten)]
         node: NodeArgs,
+        /// The case id.
         case: String,
         /// A ground the refusal would rely on (repeatable).
         #[arg(long = "ground", value_name = "G")]
@@ -123,6 +130,7 @@ pub enum CaseCommand {
     Decide {
         #[command(flatten)]
         node: NodeArgs,
+        /// The case id.
         case: String,
         /// executed, partially_executed, conditionally_executed, postponed or refused.
         #[arg(long)]
@@ -150,6 +158,7 @@ pub enum CaseCommand {
     Notify {
         #[command(flatten)]
         node: NodeArgs,
+        /// The case id.
         case: String,
         #[arg(long, value_name = "TEXT")]
         text: String,
@@ -158,6 +167,7 @@ pub enum CaseCommand {
     Extend {
         #[command(flatten)]
         node: NodeArgs,
+        /// The case id.
         case: String,
         #[arg(long, value_name = "TEXT")]
         text: String,
@@ -166,6 +176,7 @@ pub enum CaseCommand {
     Deliver {
         #[command(flatten)]
         node: NodeArgs,
+        /// The case id.
         case: String,
         /// The files to deliver (named by their file names).
         #[arg(long = "item", value_name = "FILE", required = true, num_args = 1..)]
@@ -178,6 +189,7 @@ pub enum CaseCommand {
     Close {
         #[command(flatten)]
         node: NodeArgs,
+        /// The case id.
         case: String,
         #[arg(long, value_name = "TEXT")]
         reason: String,
@@ -186,7 +198,9 @@ pub enum CaseCommand {
     Item {
         #[command(flatten)]
         node: NodeArgs,
+        /// The case id.
         case: String,
+        /// The item id (as `case show` lists it).
         item: String,
         #[arg(long, value_name = "FILE")]
         out: PathBuf,

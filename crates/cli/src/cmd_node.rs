@@ -167,14 +167,17 @@ impl From<CmdError> for Failure {
     }
 }
 
-/// Prints the error (to stderr, and as a JSON object on stdout with `--json`) and returns the
+/// Prints the error (to stderr, and as a one-line JSON object on stdout with `--json`) and returns the
 /// exit code.
 pub fn finish(json: bool, result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json {
-                print_json(&serde_json::json!({"error": {"code": e.code, "message": e.message}}));
+                // One line, so that it parses after the JSON lines of a streaming command too.
+                print_json_line(
+                    &serde_json::json!({"error": {"code": e.code, "message": e.message}}),
+                );
             }
             eprintln!("error: {}: {}", e.code, e.message);
             ExitCode::from(e.exit)

@@ -660,3 +660,109 @@ fn a_time_zone_moves_the_end_of_a_day() {
         "--officer",
     );
 }
+
+#[test]
+fn import_and_inbox_report_what_they_refuse() {
+    let tmp = network();
+    let d = tmp.path();
+    let s = d.join("scenarios");
+    std::fs::create_dir(&s).unwrap();
+    std::fs::write(
+        s.join("1.toml"),
+        scenario("ar-1", "preservation", PRESERVATION, ""),
+    )
+    .unwrap();
+    std::fs::write(s.join("2.toml"), scenario("ar-2", "mla", &["purpose"], "")).unwrap();
+    std::fs::write(
+        s.join("3.toml"),
+        "format = \"comity.scenario/1\"\nid = \"ar-3\"\n",
+    )
+    .unwrap();
+    std::fs::write(s.join("notes.txt"), "not a scenario").unwrap();
+    let import = [
+        "case",
+        "import",
+        "--node",
+        "ar",
+        "--officer",
+        "ana",
+        "--to",
+        BO,
+        "scenarios",
+        NOW,
+    ];
+    let out = fails(d, &import, 2, "1 of 3 scenario files refused");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+    assert!(
+        lines[0].starts_with("sent") && lines[0].contains("ar-1"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("draft") && lines[1].contains("ar-2"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[2].starts_with("refused") && lines[2].contains("3.toml"),
+        "{lines:?}"
+    );
+    // Run again: nothing new is created or sent.
+    let mut again = import.to_vec();
+    again.push("--json");
+    let out = comity(d, &again);
+    assert_eq!(out.code, 2);
+    // One JSON object per line: a line per file, then the error.
+    let objects = json_lines(&out.stdout);
+    let statuses: Vec<&str> = objects
+        .iter()
+        .filter_map(|o| o["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["already", "draft", "refused"], "{}", out.stdout);
+    assert_eq!(objects[3]["error"]["code"], "bad_input");
+    assert_eq!(
+        json(d, &["case", "list", "--node", "ar", NOW])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(outbox_rows(&d.join("ar")).len(), 1);
+
+    let written = json_lines(&ok(
+        d,
+        &["outbox", "--node", "ar", "--out", "a2b", "--json", NOW],
+    ));
+    assert_eq!(written.len(), 1);
+    assert_eq!(written[0]["kind"], "case.request");
+    // Addressed to BO: AR refuses it, and says why.
+    let out = fails(
+        d,
+        &["inbox", "--node", "ar", "a2b", NOW],
+        2,
+        "1 envelopes refused",
+    );
+    assert!(out.stdout.starts_with("refused"), "{}", out.stdout);
+    // Expired by the time it arrives (envelopes live 7 days).
+    fails(
+        d,
+        &["inbox", "--node", "bo", "a2b", "--now=2026-03-20T09:00:00Z"],
+        2,
+        "refused",
+    );
+    let received = json_lines(&ok(d, &["inbox", "--node", "bo", "a2b", "--json", NOW]));
+    assert_eq!(received[0]["status"], "accepted");
+    assert_eq!(received[0]["envelope"], written[0]["envelope"]);
+    std::fs::write(d.join("junk.json"), "{}").unwrap();
+    fails(
+        d,
+        &["inbox", "--node", "bo", "junk.json", NOW],
+        2,
+        "refused",
+    );
+}
+
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
