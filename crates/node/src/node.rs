@@ -1260,11 +1260,21 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
     /// repeat of the same bytes gets the stored result; the same id with other bytes is refused.
     pub async fn receive(&self, bytes: &[u8]) -> Result<Receipt, NodeError> {
         let now = self.wire_now()?;
-        let verified = verify_envelope(bytes, &self.cfg.directory, now, Some(&self.cfg.id))
-            .map_err(|e| NodeError::EnvelopeRefused {
-                code: e.code(),
-                message: e.to_string(),
-            })?;
+        let verified = match verify_envelope(bytes, &self.cfg.directory, now, Some(&self.cfg.id)) {
+            Ok(v) => v,
+            Err(e) => {
+                // The very bytes accepted before (verified then) get the stored result, even
+                // if they have expired since: a sender that lost its delivery record must
+                // learn the outcome, not a refusal.
+                if let Some(receipt) = self.stored_repeat(bytes).await? {
+                    return Ok(receipt);
+                }
+                return Err(NodeError::EnvelopeRefused {
+                    code: e.code(),
+                    message: e.to_string(),
+                });
+            }
+        };
         let env = verified.envelope();
         let id = env.id.to_string();
         let hash = verified.wire_hash().as_bytes().to_vec();
@@ -1333,6 +1343,26 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             },
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The stored receipt of an envelope whose exact bytes were recorded before, if any.
+    async fn stored_repeat(&self, bytes: &[u8]) -> Result<Option<Receipt>, NodeError> {
+        let Ok(env) = comity_protocol::envelope::parse_envelope(bytes) else {
+            return Ok(None);
+        };
+        let id = env.id.to_string();
+        let hash = Sha256Digest::of(bytes.strip_suffix(b"\n").unwrap_or(bytes));
+        Ok(self
+            .store
+            .inbound(&id)
+            .await?
+            .filter(|row| row.wire_hash == hash.as_bytes())
+            .map(|row| Receipt {
+                envelope: id,
+                case: row.case_id,
+                result: row.result,
+                repeated: true,
+            }))
     }
 
     fn parse_msg<T: serde::de::DeserializeOwned>(
