@@ -1483,11 +1483,13 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             kinds::CONSULTATION => {
                 let msg: messages::ConsultationMsg = Self::parse_msg(kind, payload)?;
                 let (row, mut doc) = self.counterpart_case(from, &msg.case).await?;
+                // A consultation precedes the decision, but may arrive after it (a retried
+                // delivery); it is recorded either way, or the sender would retry it forever.
                 require(
                     &doc,
                     Side::Requesting,
                     "receive a consultation",
-                    &[State::Sent],
+                    &[State::Sent, State::Decided, State::Delivered],
                 )?;
                 doc.consultations.push(Exchange {
                     at: self.now().to_string(),
