@@ -5,6 +5,11 @@
 //! file, synced, then renamed) and only then marks it delivered. A crash between the two can
 //! only write the same envelope again, never lose one; the receiver's exactly-once record
 //! answers the repeat with the stored result. `inbox` hands each envelope file to the node.
+//!
+//! Files are taken in name order, that is by envelope id, whose time part is the second the
+//! envelope was made in: messages of one case made within the same second may be applied in
+//! either order. What the node cannot apply yet (a result before its decision) it does not
+//! record, and `inbox` tries it again after the others.
 
 use std::collections::HashSet;
 use std::io::Write as _;

@@ -14,6 +14,7 @@ use serde_json::Value;
 use std::path::Path;
 
 const NOW: &str = "--now=2026-03-02T09:00:00Z";
+const T1: &str = "--now=2026-03-02T09:01:00Z";
 
 /// Carries every due message of `from` to `to`; returns the inbox's lines.
 fn carry(d: &Path, from: &str, to: &str, now: &str) -> Vec<String> {
@@ -765,4 +766,292 @@ fn json_lines(text: &str) -> Vec<Value> {
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+#[test]
+fn preservation_extension_notice_and_a_refusal_with_prosecution() {
+    let tmp = network();
+    let d = tmp.path();
+    // A draft until complete, then revised.
+    std::fs::write(
+        d.join("p.toml"),
+        scenario("ar-p", "preservation", &["requesting_authority"], ""),
+    )
+    .unwrap();
+    let draft = json(
+        d,
+        &[
+            "case",
+            "new",
+            "--node",
+            "ar",
+            "--officer",
+            "ana",
+            "--to",
+            BO,
+            "p.toml",
+            NOW,
+        ],
+    );
+    assert_eq!(draft["state"], "draft");
+    let case = draft["id"].as_str().unwrap().to_owned();
+    fails(
+        d,
+        &[
+            "case",
+            "send",
+            "--node",
+            "ar",
+            "--officer",
+            "ana",
+            &case,
+            NOW,
+        ],
+        2,
+        "is draft: cannot send",
+    );
+    std::fs::write(
+        d.join("p.toml"),
+        scenario("ar-p", "preservation", PRESERVATION, ""),
+    )
+    .unwrap();
+    let revised = ok(
+        d,
+        &[
+            "case",
+            "revise",
+            "--node",
+            "ar",
+            "--officer",
+            "ana",
+            &case,
+            "p.toml",
+            NOW,
+        ],
+    );
+    assert!(
+        revised.contains("revised") && revised.contains("checked"),
+        "{revised}"
+    );
+    ok(
+        d,
+        &[
+            "case",
+            "send",
+            "--node",
+            "ar",
+            "--officer",
+            "ana",
+            &case,
+            NOW,
+        ],
+    );
+    carry(d, "ar", "bo", NOW);
+    ok(
+        d,
+        &[
+            "case",
+            "decide",
+            "--node",
+            "bo",
+            "--officer",
+            "bruno",
+            &case,
+            "--disposition",
+            "executed",
+            NOW,
+        ],
+    );
+    ok(
+        d,
+        &[
+            "case",
+            "notify",
+            "--node",
+            "bo",
+            "--officer",
+            "bruno",
+            &case,
+            "--text",
+            "the provider rotates logs every 30 days",
+            // A minute later: messages of one case made in the same second may travel in
+            // either order (an envelope id's time part is the second it was made in).
+            T1,
+        ],
+    );
+    assert_eq!(accepted(&carry(d, "bo", "ar", T1)), 2);
+    let later = "--now=2026-04-20T09:00:00Z";
+    ok(
+        d,
+        &[
+            "case",
+            "extend",
+            "--node",
+            "ar",
+            "--officer",
+            "ana",
+            &case,
+            "--text",
+            "the MLA request is being translated",
+            later,
+        ],
+    );
+    carry(d, "ar", "bo", later);
+    carry(d, "bo", "ar", later);
+    let view = json(
+        d,
+        &[
+            "case",
+            "show",
+            "--node",
+            "ar",
+            "--officer",
+            "ana",
+            &case,
+            later,
+        ],
+    );
+    let p = &view["case"]["preservation"];
+    assert_eq!(
+        (p["until"].as_str(), p["extensions"].as_i64()),
+        (Some("2026-06-30"), Some(1))
+    );
+    assert_eq!(p["notices"].as_array().unwrap().len(), 1);
+    fails(
+        d,
+        &[
+            "case",
+            "extend",
+            "--node",
+            "ar",
+            "--officer",
+            "ana",
+            &case,
+            "--text",
+            "late",
+            "--now=2026-09-01T00:00:00Z",
+        ],
+        2,
+        "preservation_expired",
+    );
+
+    // Extradition of a national: consult, then refuse with the submission for prosecution.
+    std::fs::write(d.join("x.toml"), scenario("ar-x", "extradition", &[], "")).unwrap();
+    let x = json(
+        d,
+        &[
+            "case",
+            "new",
+            "--node",
+            "ar",
+            "--officer",
+            "ana",
+            "--to",
+            BO,
+            "x.toml",
+            NOW,
+        ],
+    );
+    let x = x["id"].as_str().unwrap().to_owned();
+    ok(
+        d,
+        &["case", "send", "--node", "ar", "--officer", "ana", &x, NOW],
+    );
+    carry(d, "ar", "bo", NOW);
+    std::fs::write(
+        d.join("national.toml"),
+        "[request.facts]\nown_national = true\n",
+    )
+    .unwrap();
+    ok(
+        d,
+        &[
+            "case",
+            "assess",
+            "--node",
+            "bo",
+            "--officer",
+            "bruno",
+            &x,
+            "national.toml",
+            NOW,
+        ],
+    );
+    let refuse = [
+        "case",
+        "decide",
+        "--node",
+        "bo",
+        "--officer",
+        "bruno",
+        &x,
+        "--disposition",
+        "refused",
+        "--ground",
+        "nationality",
+        "--reasons",
+        "the person sought is a national",
+        NOW,
+    ];
+    fails(d, &refuse, 2, "consultation_required");
+    fails(
+        d,
+        &[
+            "case",
+            "consult",
+            "--node",
+            "bo",
+            "--officer",
+            "bruno",
+            &x,
+            "--ground",
+            "persecution",
+            "--text",
+            "x",
+            NOW,
+        ],
+        2,
+        "ground_not_raised",
+    );
+    ok(
+        d,
+        &[
+            "case",
+            "consult",
+            "--node",
+            "bo",
+            "--officer",
+            "bruno",
+            &x,
+            "--ground",
+            "nationality",
+            "--text",
+            "we intend to prosecute",
+            NOW,
+        ],
+    );
+    fails(d, &refuse, 2, "prosecution_required");
+    let mut with = refuse.to_vec();
+    with.extend([
+        "--prosecution-authority",
+        "Borduria public prosecutor",
+        "--prosecution-reference",
+        "PP-2026-14",
+    ]);
+    let decided = ok(d, &with);
+    assert!(
+        decided.contains("submitted for prosecution to Borduria public prosecutor (PP-2026-14)"),
+        "{decided}"
+    );
+    assert_eq!(
+        accepted(&carry(d, "bo", "ar", NOW)),
+        2,
+        "consultation and decision"
+    );
+    let ar = json(
+        d,
+        &["case", "show", "--node", "ar", "--officer", "ana", &x, NOW],
+    );
+    assert_eq!(ar["case"]["decision"]["disposition"], "refused");
+    assert_eq!(ar["case"]["consultations"].as_array().unwrap().len(), 1);
 }
