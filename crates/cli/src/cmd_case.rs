@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::cmd_node::{
     Failure, NodeArgs, NodeHandle, print_json, print_json_line, run_async, to_json,
 };
-use crate::cmd_support::{out, write_atomically};
+use crate::cmd_support::out;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum CaseCommand {
@@ -459,7 +459,7 @@ async fn dispatch(cmd: CaseCommand) -> Result<(), Failure> {
         } => {
             let h = NodeHandle::open(&node).await?;
             let bytes = h.node.open_item(h.officer()?, &case, &item).await?;
-            write_atomically(&path, &bytes)?;
+            crate::cmd_transport::write_durably(&path, &bytes)?;
             let sha = comity_crypto::Sha256Digest::of(&bytes).to_string();
             if h.json {
                 print_json(

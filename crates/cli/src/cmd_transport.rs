@@ -100,8 +100,9 @@ async fn outbox(h: &NodeHandle, dir: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Writes `path` so that it exists whole or not at all, and survives a crash once this returns.
-fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+/// Writes `path` so that it exists whole or not at all, and survives a crash once this returns;
+/// only its owner can read it (mode 0600: exported evidence, envelopes).
+pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let fail =
         |e: std::io::Error| Failure::failed(format!("cannot write `{}`: {e}", path.display()));
     let name = path
@@ -109,17 +110,26 @@ fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp"));
-    let mut file = std::fs::File::create(&tmp).map_err(fail)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp).map_err(fail)?;
     file.write_all(bytes).map_err(fail)?;
     file.sync_all().map_err(fail)?;
     drop(file);
     std::fs::rename(&tmp, path).map_err(fail)?;
-    if let Some(parent) = path.parent() {
-        // The rename itself must reach the disk before the message is marked delivered.
-        std::fs::File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(fail)?;
-    }
+    // The rename itself must reach the disk before the message is marked delivered.
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(fail)?;
     Ok(())
 }
 

@@ -353,6 +353,19 @@ fn a_whole_case_through_the_binaries() {
         std::fs::read(d.join("got.csv")).unwrap(),
         std::fs::read(d.join("subscriber.csv")).unwrap()
     );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(d.join("got.csv"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "exported evidence is readable by its owner only"
+        );
+    }
     let human = ok(d, &refs(&run(&["case", "show", &case], ar(&[NOW]))));
     assert!(
         human.contains("subscriber.csv") && human.contains("delete after 30 days"),
