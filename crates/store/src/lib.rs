@@ -234,8 +234,9 @@ pub trait Store: Send + Sync {
         &self,
         envelope_id: &str,
     ) -> impl Future<Output = Result<Option<InboundRow>, StoreError>> + Send;
-    /// Undelivered messages whose next attempt is due (`next_attempt_at <= now`), by priority
-    /// then age.
+    /// Undelivered messages whose next attempt is due (`next_attempt_at <= now`), by priority,
+    /// then age, then the order they were written: first in, first out, so the messages of one
+    /// case leave in the order its changes wrote them.
     fn outbox_due(
         &self,
         now: Millis,

@@ -711,7 +711,7 @@ impl Store for SqliteStore {
                     next_attempt_at, delivered_at, last_error
              FROM outbox
              WHERE delivered_at IS NULL AND next_attempt_at <= ?1
-             ORDER BY priority, created_at, id
+             ORDER BY priority, created_at, rowid
              LIMIT ?2",
         )
         .bind(now)

@@ -825,7 +825,7 @@ pub async fn outbox_order_and_due<S: Store>(store: S) {
             ..message("m-delivered", None, 0, T0)
         },
         message("m-mid", None, 3, T0 + 30),
-        // same priority and age: ties break by id
+        // same priority and age: the order they were written (a case's messages keep their order)
         message("m-tie-b", None, 3, T0 + 30),
         message("m-tie-a", None, 3, T0 + 30),
     ];
@@ -844,8 +844,8 @@ pub async fn outbox_order_and_due<S: Store>(store: S) {
             "m-urgent-old",
             "m-urgent-new",
             "m-mid",
-            "m-tie-a",
             "m-tie-b",
+            "m-tie-a",
             "m-late-low"
         ]
     );
@@ -866,8 +866,8 @@ pub async fn outbox_order_and_due<S: Store>(store: S) {
             "m-urgent-old",
             "m-urgent-new",
             "m-mid",
-            "m-tie-a",
             "m-tie-b",
+            "m-tie-a",
             "m-late-low"
         ]
     );
@@ -892,11 +892,11 @@ pub async fn outbox_order_and_due<S: Store>(store: S) {
     .await;
     assert_eq!(
         ids(store.outbox_due(T0 + 100, 100).await.unwrap()),
-        ["m-mid", "m-tie-a", "m-tie-b", "m-late-low"]
+        ["m-mid", "m-tie-b", "m-tie-a", "m-late-low"]
     );
     assert_eq!(
         ids(store.outbox_due(T0 + 200, 100).await.unwrap()),
-        ["m-urgent-old", "m-mid", "m-tie-a", "m-tie-b", "m-late-low"]
+        ["m-urgent-old", "m-mid", "m-tie-b", "m-tie-a", "m-late-low"]
     );
 }
 
