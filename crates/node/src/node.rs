@@ -437,6 +437,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 "`{counterpart}` is not in the directory"
             )));
         }
+        self.check_parties(&file.scenario, &self.cfg.id, &counterpart)?;
         if let Some(h) = input.respond_within_hours
             && !(1..=8760).contains(&h)
         {
@@ -1205,6 +1206,35 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         self.commit_case(w, &row, &doc).await
     }
 
+    /// The request's Parties must be those of the authorities exchanging it: the requesting
+    /// Party is the sender's, the requested Party the recipient's (per the directory).
+    fn check_parties(
+        &self,
+        scenario: &Scenario,
+        requesting: &AuthorityId,
+        requested: &AuthorityId,
+    ) -> Result<(), NodeError> {
+        for (code, authority, role) in [
+            (scenario.request.from, requesting, "from"),
+            (scenario.request.to, requested, "to"),
+        ] {
+            let party = self
+                .cfg
+                .directory
+                .authority(authority)
+                .map(|a| a.party.as_str().to_owned())
+                .ok_or_else(|| {
+                    NodeError::BadInput(format!("`{authority}` is not in the directory"))
+                })?;
+            if party != code.as_str() {
+                return Err(NodeError::BadInput(format!(
+                    "the scenario's `request.{role}` is `{code}`, but `{authority}` acts for `{party}`"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Sends `msg` about the case to its counterpart and records the event and the audit entry,
     /// all in the change that stores `doc`.
     #[allow(clippy::too_many_arguments)]
@@ -1399,6 +1429,11 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             kinds::REQUEST => {
                 let msg: messages::RequestMsg = Self::parse_msg(kind, payload)?;
                 let mut file = parse_scenario(&msg.scenario)?;
+                let sender: AuthorityId =
+                    from.parse().map_err(|e: comity_protocol::ProtocolError| {
+                        NodeError::BadInput(e.to_string())
+                    })?;
+                self.check_parties(&file.scenario, &sender, &self.cfg.id)?;
                 // The date of the scenario is the day the requested Party receives the request.
                 file.scenario.date = self.today();
                 let scenario = comity_scenario::to_toml(&file.scenario);

@@ -596,6 +596,23 @@ async fn bad_input_changes_nothing() {
     assert!(p.ar.outbox_due(10).await.unwrap().is_empty());
 }
 
+/// The scenario's Parties must be those of the authorities: AR's authority cannot file a request
+/// as BO, and BO refuses a request whose requesting Party is not the sender's.
+#[tokio::test]
+async fn the_parties_are_those_of_the_authorities() {
+    let p = pair().await;
+    let swapped = scenario("mla", "UNCC", MLA, "", "")
+        .replace("from = \"AR\"\nto = \"BO\"", "from = \"BO\"\nto = \"AR\"");
+    assert!(swapped.contains("from = \"BO\""));
+    let e =
+        p.ar.new_case("ana", new_case(swapped, BO))
+            .await
+            .unwrap_err();
+    assert_eq!(e.code(), "bad_input");
+    assert!(e.to_string().contains("acts for `AR`"), "{e}");
+    assert!(p.ar.list(&CaseFilter::default()).await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn a_reference_creates_its_case_once() {
     let p = pair().await;
