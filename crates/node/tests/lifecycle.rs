@@ -624,3 +624,77 @@ async fn a_reference_creates_its_case_once() {
     assert_eq!(p.ar.list(&CaseFilter::default()).await.unwrap().len(), 1);
     assert_eq!(p.ar.store().events(&first.id).await.unwrap().len(), 1);
 }
+
+/// Postponement needs reasons (BUD 27(7)); a conditional execution needs its conditions, which
+/// reach the requesting Party; a request the instrument does not cover is not sent.
+#[tokio::test]
+async fn postponed_conditional_and_override() {
+    let p = pair().await;
+    let mla =
+        p.ar.new_case("ana", new_case(scenario("mla", "BUD", MLA, "", ""), BO))
+            .await
+            .unwrap();
+    p.ar.send("ana", &mla.id).await.unwrap();
+    let stored =
+        p.ar.new_case(
+            "ana",
+            new_case(scenario("stored_data", "UNCC", MLA, "", ""), BO),
+        )
+        .await
+        .unwrap();
+    p.ar.send("ana", &stored.id).await.unwrap();
+    pump(&p.ar, &p.bo).await;
+
+    let e =
+        p.bo.decide("bruno", &mla.id, decide(Disposition::Postponed, vec![], ""))
+            .await
+            .unwrap_err();
+    assert_eq!(e.code(), "reasons_required");
+    let postponed =
+        p.bo.decide(
+            "bruno",
+            &mla.id,
+            decide(
+                Disposition::Postponed,
+                vec![],
+                "it would prejudice an ongoing investigation (BUD 27(5))",
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        postponed.decision.unwrap().disposition,
+        Disposition::Postponed
+    );
+
+    let e =
+        p.bo.decide(
+            "bruno",
+            &stored.id,
+            decide(Disposition::ConditionallyExecuted, vec![], ""),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "bad_input");
+    let mut conditional = decide(Disposition::ConditionallyExecuted, vec![], "");
+    conditional.conditions =
+        vec!["the data may not be used in proceedings that can lead to the death penalty".into()];
+    p.bo.decide("bruno", &stored.id, conditional).await.unwrap();
+    pump(&p.bo, &p.ar).await;
+    let ar = p.ar.show("ana", &stored.id).await.unwrap().case;
+    assert_eq!(ar.decision.unwrap().conditions.len(), 1);
+
+    // A request the instrument does not cover (the requested Party is not bound) stays a draft
+    // and cannot be sent.
+    let mut not_bound = scenario("mla", "BUD", MLA, "", "");
+    not_bound = not_bound.replacen(
+        "[parties.BO]\nname = \"Borduria\"\ninstruments = [\"UNCC\", \"BUD\"]",
+        "[parties.BO]\nname = \"Borduria\"\ninstruments = [\"UNCC\"]",
+        1,
+    );
+    let draft = p.ar.new_case("ana", new_case(not_bound, BO)).await.unwrap();
+    assert_eq!(draft.state, State::Draft);
+    assert_eq!(draft.proposal.outcome, Outcome::NotApplicable);
+    let e = p.ar.send("ana", &draft.id).await.unwrap_err();
+    assert_eq!(e.code(), "illegal_transition");
+}
