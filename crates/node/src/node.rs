@@ -271,8 +271,14 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         &self.store
     }
 
-    fn now(&self) -> jiff::Timestamp {
+    /// The node's clock: the time its use cases (and the delivery loop) go by.
+    pub fn now(&self) -> jiff::Timestamp {
         self.clock.now()
+    }
+
+    /// The directory this node trusts.
+    pub fn directory(&self) -> &VerifiedDirectory {
+        &self.cfg.directory
     }
 
     fn now_ms(&self) -> Millis {
@@ -1960,6 +1966,25 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             outbox_updates: vec![OutboxUpdate::Delivered {
                 id: id.to_owned(),
                 at: self.now_ms(),
+            }],
+            ..Change::default()
+        };
+        Ok(self.store.apply(&change).await?)
+    }
+
+    /// Records a failed delivery attempt: its error, and when to try again (a far-future time
+    /// for a message the peer refused for good).
+    pub async fn mark_failed(
+        &self,
+        id: &str,
+        error: &str,
+        next_attempt_at: jiff::Timestamp,
+    ) -> Result<(), NodeError> {
+        let change = Change {
+            outbox_updates: vec![OutboxUpdate::Failed {
+                id: id.to_owned(),
+                error: error.to_owned(),
+                next_attempt_at: next_attempt_at.as_millisecond(),
             }],
             ..Change::default()
         };

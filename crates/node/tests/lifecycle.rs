@@ -698,3 +698,34 @@ async fn postponed_conditional_and_override() {
     let e = p.ar.send("ana", &draft.id).await.unwrap_err();
     assert_eq!(e.code(), "illegal_transition");
 }
+
+/// A failed delivery is recorded with its error and waits for its next attempt.
+#[tokio::test]
+async fn a_failed_delivery_waits_for_its_next_attempt() {
+    let p = pair().await;
+    let case =
+        p.ar.new_case(
+            "ana",
+            new_case(scenario("preservation", "UNCC", PRESERVATION, "", ""), BO),
+        )
+        .await
+        .unwrap();
+    p.ar.send("ana", &case.id).await.unwrap();
+    let msg = p.ar.outbox_due(1).await.unwrap().remove(0);
+    let retry_at = t0() + jiff::SignedDuration::from_secs(30);
+    p.ar.mark_failed(&msg.id, "connection refused", retry_at)
+        .await
+        .unwrap();
+    assert!(p.ar.outbox_due(10).await.unwrap().is_empty());
+    let row = p.ar.store().outbox(Some(&case.id)).await.unwrap().remove(0);
+    assert_eq!(row.attempts, 1);
+    assert_eq!(row.last_error.as_deref(), Some("connection refused"));
+    assert_eq!(row.next_attempt_at, retry_at.as_millisecond());
+    assert_eq!(row.delivered_at, None);
+
+    p.clock.set(retry_at);
+    let again = p.ar.outbox_due(10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    p.ar.mark_delivered(&again[0].id).await.unwrap();
+    assert!(p.ar.outbox_due(10).await.unwrap().is_empty());
+}
