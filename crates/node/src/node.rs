@@ -281,6 +281,15 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         &self.cfg.directory
     }
 
+    /// A message of one side to the other, stamped now.
+    fn exchange(&self, by: &str, text: impl Into<String>) -> Exchange {
+        Exchange {
+            at: self.now().to_string(),
+            by: by.to_owned(),
+            text: text.into(),
+        }
+    }
+
     fn now_ms(&self) -> Millis {
         self.now().as_millisecond()
     }
@@ -627,11 +636,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         }
         doc.scenario = comity_scenario::to_toml(&file.scenario);
         doc.proposal = self.proposal(&file.scenario);
-        doc.answers.push(Exchange {
-            at: self.now().to_string(),
-            by: officer.to_owned(),
-            text: text.to_owned(),
-        });
+        doc.answers.push(self.exchange(officer, text.to_owned()));
         doc.state = State::Sent;
         let msg = messages::AnswerMsg {
             case: doc.id.clone(),
@@ -743,11 +748,8 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             "ask for clarification",
             &[State::Received, State::Consulting],
         )?;
-        doc.clarifications.push(Exchange {
-            at: self.now().to_string(),
-            by: officer.to_owned(),
-            text: question.to_owned(),
-        });
+        doc.clarifications
+            .push(self.exchange(officer, question.to_owned()));
         doc.state = State::ClarificationAsked;
         let msg = messages::TextMsg {
             case: doc.id.clone(),
@@ -790,11 +792,8 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 });
             }
         }
-        doc.consultations.push(Exchange {
-            at: self.now().to_string(),
-            by: officer.to_owned(),
-            text: text.to_owned(),
-        });
+        doc.consultations
+            .push(self.exchange(officer, text.to_owned()));
         doc.state = State::Consulting;
         let msg = messages::ConsultationMsg {
             case: doc.id.clone(),
@@ -1023,11 +1022,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 "availability notices concern preservation requests".into(),
             ));
         }
-        let ex = Exchange {
-            at: self.now().to_string(),
-            by: officer.to_owned(),
-            text: text.to_owned(),
-        };
+        let ex = self.exchange(officer, text.to_owned());
         match &mut doc.preservation {
             Some(p) => p.notices.push(ex),
             None => doc.consultations.push(ex),
@@ -1488,11 +1483,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     "receive a clarification request",
                     &[State::Sent],
                 )?;
-                doc.clarifications.push(Exchange {
-                    at: self.now().to_string(),
-                    by: from.to_owned(),
-                    text: msg.text,
-                });
+                doc.clarifications.push(self.exchange(from, msg.text));
                 doc.state = State::ClarificationAsked;
                 self.finish_message(w, row, doc, "clarification_requested", from, envelope)
                     .await
@@ -1512,11 +1503,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 }
                 doc.scenario = comity_scenario::to_toml(&file.scenario);
                 doc.proposal = self.proposal(&file.scenario);
-                doc.answers.push(Exchange {
-                    at: self.now().to_string(),
-                    by: from.to_owned(),
-                    text: msg.text,
-                });
+                doc.answers.push(self.exchange(from, msg.text));
                 doc.state = State::Received;
                 self.finish_message(w, row, doc, "clarification_answered", from, envelope)
                     .await
@@ -1532,11 +1519,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     "receive a consultation",
                     &[State::Sent, State::Decided, State::Delivered],
                 )?;
-                doc.consultations.push(Exchange {
-                    at: self.now().to_string(),
-                    by: from.to_owned(),
-                    text: msg.text,
-                });
+                doc.consultations.push(self.exchange(from, msg.text));
                 self.finish_message(w, row, doc, "consulted", from, envelope)
                     .await
             }
@@ -1750,11 +1733,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     "receive a notice",
                     &[State::Sent, State::Decided, State::Delivered],
                 )?;
-                let ex = Exchange {
-                    at: self.now().to_string(),
-                    by: from.to_owned(),
-                    text: msg.text,
-                };
+                let ex = self.exchange(from, msg.text);
                 match &mut doc.preservation {
                     Some(p) => p.notices.push(ex),
                     None => doc.consultations.push(ex),
