@@ -1,0 +1,203 @@
+//! The HTTP surface of a Comity node, as axum routers: the officer API ([`officer_router`]:
+//! JSON endpoints for every officer use case, `/healthz`, `/metrics`, `/openapi.json`) and the
+//! node-to-node endpoint ([`node_router`]: `POST /v1/envelopes`).
+//!
+//! This crate opens no socket and knows nothing of TLS: the transport crate serves the node
+//! router behind mutual TLS, and the CLI serves the officer router. Handlers only translate
+//! HTTP to the node's use cases and back; every rule lives in `comity-node`. Errors are mapped
+//! to statuses and stable codes in one place ([`error`]); the status table of the node-to-node
+//! endpoint, on which the transport's retries rely, is in [`peer`].
+//!
+//! Build both routers from one [`Api`] so that `/metrics` counts the requests of both.
+
+pub mod error;
+mod metrics;
+pub mod officer;
+pub mod peer;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use comity_node::{Clock, Entropy, Node};
+use comity_store::Store;
+
+pub use error::{ApiError, Surface};
+pub use metrics::Metrics;
+pub use officer::{OFFICER_HEADER, Officer};
+pub use routes::Route;
+
+use metrics::Counting;
+use routes::Routes;
+
+/// The OpenAPI 3.1 description of the officer API and the node-to-node endpoint, kept beside
+/// the code; a test holds it to the routes the routers really have.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+/// The routers of one node, sharing its request counters.
+pub struct Api<S, C, E> {
+    node: Arc<Node<S, C, E>>,
+    metrics: Arc<Metrics>,
+}
+
+impl<S, C, E> std::fmt::Debug for Api<S, C, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api").field("node", &self.node).finish()
+    }
+}
+
+impl<S, C, E> Clone for Api<S, C, E> {
+    fn clone(&self) -> Self {
+        Self {
+            node: self.node.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> {
+    pub fn new(node: Arc<Node<S, C, E>>) -> Self {
+        Self {
+            node,
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+
+    fn officer_routes(&self) -> Routes<Arc<Node<S, C, E>>> {
+        use officer::*;
+        Routes::new()
+            .post("/v1/cases", create::<S, C, E>)
+            .get("/v1/cases", list::<S, C, E>)
+            .get("/v1/cases/{id}", show::<S, C, E>)
+            .post("/v1/cases/{id}/send", send::<S, C, E>)
+            .post("/v1/cases/{id}/revise", revise::<S, C, E>)
+            .post("/v1/cases/{id}/assess", assess::<S, C, E>)
+            .post("/v1/cases/{id}/clarify", clarify::<S, C, E>)
+            .post("/v1/cases/{id}/answer", answer::<S, C, E>)
+            .post("/v1/cases/{id}/consult", consult::<S, C, E>)
+            .post("/v1/cases/{id}/decide", decide::<S, C, E>)
+            .post("/v1/cases/{id}/notify", notify::<S, C, E>)
+            .post("/v1/cases/{id}/extend", extend::<S, C, E>)
+            .post("/v1/cases/{id}/deliver", deliver::<S, C, E>)
+            .post("/v1/cases/{id}/close", close::<S, C, E>)
+            .get("/v1/cases/{id}/items/{item}", item::<S, C, E>)
+            .get("/v1/deadlines/due", due::<S, C, E>)
+            .get("/v1/audit", audit::<S, C, E>)
+            .post("/v1/maintenance/sweep", sweep::<S, C, E>)
+            .get("/healthz", healthz::<S, C, E>)
+            .get("/metrics", metrics_handler::<S, C, E>)
+            .get("/openapi.json", openapi)
+    }
+
+    fn node_routes(&self) -> Routes<Arc<Node<S, C, E>>> {
+        Routes::new().post("/v1/envelopes", peer::envelope::<S, C, E>)
+    }
+
+    /// Every route of the officer router (method in lower case, path template).
+    pub fn officer_route_list(&self) -> Vec<Route> {
+        self.officer_routes().list
+    }
+
+    /// Every route of the node router.
+    pub fn node_route_list(&self) -> Vec<Route> {
+        self.node_routes().list
+    }
+
+    /// The officer API (see [`officer`]).
+    pub fn officer_router(&self) -> Router {
+        let counting = Counting {
+            metrics: self.metrics.clone(),
+            router: "officer",
+        };
+        let metrics = self.metrics.clone();
+        self.officer_routes()
+            .router
+            .layer(axum::Extension(metrics))
+            .layer(DefaultBodyLimit::max(officer::MAX_OFFICER_BODY))
+            .route_layer(axum::middleware::from_fn_with_state(
+                counting.clone(),
+                metrics::count,
+            ))
+            .fallback(unmatched(counting.clone(), StatusCode::NOT_FOUND))
+            .method_not_allowed_fallback(unmatched(counting, StatusCode::METHOD_NOT_ALLOWED))
+            .with_state(self.node.clone())
+    }
+
+    /// The node-to-node endpoint (see [`peer`]).
+    pub fn node_router(&self) -> Router {
+        let counting = Counting {
+            metrics: self.metrics.clone(),
+            router: "node",
+        };
+        self.node_routes()
+            .router
+            .layer(DefaultBodyLimit::max(peer::MAX_BODY))
+            .route_layer(axum::middleware::from_fn_with_state(
+                counting.clone(),
+                metrics::count,
+            ))
+            .fallback(unmatched(counting.clone(), StatusCode::NOT_FOUND))
+            .method_not_allowed_fallback(unmatched(counting, StatusCode::METHOD_NOT_ALLOWED))
+            .with_state(self.node.clone())
+    }
+}
+
+/// The officer API of `node`, with request counters of its own (use [`Api`] to share them with
+/// the node router).
+pub fn officer_router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    node: Arc<Node<S, C, E>>,
+) -> Router {
+    Api::new(node).officer_router()
+}
+
+/// The node-to-node endpoint of `node`.
+pub fn node_router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    node: Arc<Node<S, C, E>>,
+) -> Router {
+    Api::new(node).node_router()
+}
+
+/// A fallback that answers `status` with the error body and counts the request as `unmatched`.
+fn unmatched(
+    counting: Counting,
+    status: StatusCode,
+) -> impl Fn(Request) -> std::future::Ready<Response> + Clone + Send + Sync + 'static {
+    move |req: Request| {
+        metrics::count_unmatched(&counting, req.method().as_str(), status.as_u16());
+        let e = if status == StatusCode::METHOD_NOT_ALLOWED {
+            ApiError::new(
+                status,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        } else {
+            ApiError::new(status, "no_route", "no such endpoint")
+        };
+        std::future::ready(e.into_response())
+    }
+}
+
+async fn metrics_handler<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Arc<Node<S, C, E>>>,
+    axum::Extension(m): axum::Extension<Arc<Metrics>>,
+) -> Response {
+    let text = metrics::render(&node, &m).await;
+    let mut r = text.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
+async fn openapi() -> Response {
+    let mut r = OPENAPI_JSON.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}

@@ -1,0 +1,78 @@
+//! The node-to-node endpoint: `POST /v1/envelopes`, one signed envelope per request.
+//!
+//! The body is the envelope's JSON bytes exactly as signed (content type `application/json`;
+//! at most [`MAX_BODY`] bytes: the protocol's 4 MiB and a trailing newline). The node verifies
+//! it (signature, key owner, recipient, times) and applies it exactly once
+//! ([`comity_node::Node::receive`]). This router has no TLS of its own: the transport serves it
+//! behind mutual TLS with the peers pinned in the directory.
+//!
+//! # Status table
+//!
+//! The transport's delivery loop relies on this table: it **retries** on 409, 429 and 5xx
+//! (with backoff), and **gives up** on every other 4xx, recording the error code. Every error
+//! body is `{"error": {"code": "...", "message": "..."}}`; for refused envelopes the code is
+//! the protocol's stable code (`ProtocolError::code`).
+//!
+//! | status | code(s) | meaning | sender |
+//! |---|---|---|---|
+//! | 200 | — | body: the receipt `{"envelope", "case", "result", "repeated"}`. `repeated: true` when these very bytes were received before (the stored result). `result.accepted: false` when the node recorded the message but it can never apply (e.g. a decision the treaty does not allow): a repeat gets the same answer | mark delivered |
+//! | 400 | `malformed`, `invalid_value`, `payload_hash_mismatch`, `unreadable_body` | not an envelope in canonical form: garbage, truncated, a missing or unknown field, a payload that does not match its hash | give up |
+//! | 401 | `bad_signature`, `unknown_key`, `key_not_owned_by_sender`, `revoked_key`, `rotated_key`, `key_not_yet_added`, `unknown_authority`, `authority_not_valid`, `no_active_key` | the signature or the signer is not acceptable under the directory | give up |
+//! | 403 | `wrong_recipient` | addressed to another authority | give up |
+//! | 409 | `unknown_case`, `illegal_transition` | out of order: the case is not (yet) ready for this message; nothing was recorded | retry later |
+//! | 409 | `conflict` | the case changed while the message was applied; nothing was recorded | retry |
+//! | 413 | `oversized` | the body is larger than the limit | give up |
+//! | 415 | `unsupported_media_type` | the content type is not `application/json` | give up |
+//! | 422 | `expired`, `not_yet_valid` | outside the envelope's validity (or the sender's clock is off by more than the allowed skew) | give up |
+//! | 422 | `sealed_payload` | a sealed payload this node cannot open | give up |
+//! | 422 | `replay` | the id of an envelope received before, with other bytes | give up |
+//! | 500 | `internal` | a bug on this node | retry |
+//! | 503 | `storage` | the node cannot store now; nothing was recorded | retry |
+//!
+//! 404 `no_route` and 405 `method_not_allowed` answer other paths and methods.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use comity_node::{Clock, Entropy};
+use comity_store::Store;
+
+use crate::error::{ApiError, Surface};
+use crate::officer::Shared;
+
+/// The largest body accepted: the protocol's limit on an envelope, and a trailing newline.
+pub const MAX_BODY: usize = comity_protocol::envelope::MAX_ENVELOPE_BYTES + 1;
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+pub(crate) async fn envelope<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Response {
+    if !is_json(&headers) {
+        return ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "an envelope is sent with content type `application/json`",
+        )
+        .into_response();
+    }
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(r) => return ApiError::from(r).into_response(),
+    };
+    match node.receive(&bytes).await {
+        Ok(receipt) => (StatusCode::OK, Json(receipt)).into_response(),
+        Err(e) => ApiError::from_node(&e, Surface::Peer).into_response(),
+    }
+}
