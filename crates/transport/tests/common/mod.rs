@@ -1,6 +1,6 @@
 //! Two nodes on SQLite in a temp dir, each with a TLS identity pinned in a shared directory and
-//! a node-to-node listener on 127.0.0.1 (port 0), and a small router that hands envelopes to
-//! `Node::receive` (the api crate's router does the same for real).
+//! a node-to-node listener on 127.0.0.1 (port 0) serving the api crate's node router behind a
+//! test hook (counts, delays, forced answers).
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -212,43 +212,33 @@ impl Behaviour {
     }
 }
 
-#[derive(Clone)]
-struct AppState {
-    node: Option<Arc<TestNode>>,
-    behaviour: Behaviour,
-}
-
-async fn envelopes(State(s): State<AppState>, body: axum::body::Bytes) -> (StatusCode, String) {
-    s.behaviour.hits.fetch_add(1, Ordering::SeqCst);
-    if !s.behaviour.delay.is_zero() {
-        tokio::time::sleep(s.behaviour.delay).await;
+/// Counts, delays or answers requests in place of the router behind it, as `behaviour` says.
+async fn hook(
+    State(b): State<Behaviour>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    b.hits.fetch_add(1, Ordering::SeqCst);
+    if !b.delay.is_zero() {
+        tokio::time::sleep(b.delay).await;
     }
-    let forced = s.behaviour.force.load(Ordering::SeqCst);
+    let forced = b.force.load(Ordering::SeqCst);
     if forced != 0 {
-        return (
-            StatusCode::from_u16(forced).unwrap(),
-            format!("forced {forced}"),
-        );
+        let status = StatusCode::from_u16(forced).unwrap();
+        return (status, format!("forced {forced}")).into_response();
     }
-    let Some(node) = s.node else {
-        return (StatusCode::OK, "{}".into());
-    };
-    match node.receive(&body).await {
-        Ok(r) => (StatusCode::OK, serde_json::to_string(&r).unwrap()),
-        Err(e) if matches!(e.code(), "illegal_transition" | "unknown_case") => {
-            (StatusCode::CONFLICT, e.to_string())
-        }
-        Err(e) if e.is_bad_input() => (StatusCode::BAD_REQUEST, e.to_string()),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
+    next.run(req).await
 }
 
-/// The node-to-node router: `POST /v1/envelopes` into `node.receive` (any 2xx if `node` is
-/// None).
+/// The node-to-node router of the api crate (`POST /v1/envelopes` into `node.receive`) behind
+/// the test's `behaviour`; with no node, a router that answers 200 to anything.
 pub fn router(node: Option<Arc<TestNode>>, behaviour: Behaviour) -> axum::Router {
-    axum::Router::new()
-        .route("/v1/envelopes", post(envelopes))
-        .with_state(AppState { node, behaviour })
+    let inner = match node {
+        Some(node) => comity_api::node_router(node),
+        None => axum::Router::new().route("/v1/envelopes", post(|| async { "{}" })),
+    };
+    inner.layer(axum::middleware::from_fn_with_state(behaviour, hook))
 }
 
 /// A listener being served, and how to stop it.
