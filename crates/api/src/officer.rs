@@ -47,8 +47,10 @@ use crate::error::{ApiError, Surface};
 /// The header that names the acting officer.
 pub const OFFICER_HEADER: &str = "x-comity-officer";
 
-/// The largest officer request body (deliveries carry their items base64-encoded).
-pub const MAX_OFFICER_BODY: usize = 64 * 1024 * 1024;
+/// The largest officer request body: 8 MiB. Deliveries carry their items base64-encoded, and
+/// what they deliver must fit in one envelope of at most 4 MiB (about 3 MiB of items), which
+/// the node checks (400 `bad_input`); a larger body is refused here (413 `oversized`).
+pub const MAX_OFFICER_BODY: usize = 8 * 1024 * 1024;
 
 /// The acting officer, from [`OFFICER_HEADER`]: 1 to 128 visible characters (UTF-8 allowed),
 /// trimmed.

@@ -15,6 +15,11 @@ use comity_store::Store;
 use common::*;
 use serde_json::{Value, json};
 
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 /// Asserts status and error code.
 #[track_caller]
 fn refused(r: &Reply, status: StatusCode, code: &str) {
@@ -216,6 +221,32 @@ async fn officer_errors_change_nothing() {
     )
     .await;
     refused(&r, StatusCode::BAD_REQUEST, "bad_input");
+
+    // A delivery too large for one envelope: 400 from the node; a body over the limit: 413.
+    let big = vec![7u8; 3 * 1024 * 1024 + 512 * 1024];
+    let r = call(
+        &p.bo.officer,
+        "POST",
+        &format!("/v1/cases/{id}/deliver"),
+        Some("bruno"),
+        Some(json!({"items": [{"name": "big.bin", "content_base64": b64(&big)}]})),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "not decided yet: {}",
+        r.text()
+    );
+    let r = call(
+        &p.bo.officer,
+        "POST",
+        &format!("/v1/cases/{id}/deliver"),
+        Some("bruno"),
+        Some(json!({"items": [{"name": "huge.bin", "content_base64": b64(&vec![0u8; 7 * 1024 * 1024])}]})),
+    )
+    .await;
+    refused(&r, StatusCode::PAYLOAD_TOO_LARGE, "oversized");
 
     // Queries, routes and methods.
     let r = call(
@@ -502,23 +533,38 @@ async fn out_of_order_messages_are_409_until_their_case_is_ready() {
     )
     .await;
     pump(&p.ar, &p.bo).await;
-    for (path, body) in [
-        ("decide", json!({"disposition": "executed"})),
-        (
-            "deliver",
-            json!({"items": [{"name": "a.txt", "content_base64": "aGVsbG8="}]}),
-        ),
-    ] {
-        let r = call(
-            &p.bo.officer,
-            "POST",
-            &format!("/v1/cases/{id}/{path}"),
-            Some("bruno"),
-            Some(body),
-        )
-        .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    }
+    let r = call(
+        &p.bo.officer,
+        "POST",
+        &format!("/v1/cases/{id}/decide"),
+        Some("bruno"),
+        Some(json!({"disposition": "executed"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // A delivery too large to travel in one envelope: 400, nothing changes.
+    let bo0 = snapshot(&p.bo).await;
+    let big = vec![7u8; 3 * 1024 * 1024 + 512 * 1024];
+    let r = call(
+        &p.bo.officer,
+        "POST",
+        &format!("/v1/cases/{id}/deliver"),
+        Some("bruno"),
+        Some(json!({"items": [{"name": "big.bin", "content_base64": b64(&big)}]})),
+    )
+    .await;
+    refused(&r, StatusCode::BAD_REQUEST, "bad_input");
+    assert_eq!(snapshot(&p.bo).await, bo0);
+
+    let r = call(
+        &p.bo.officer,
+        "POST",
+        &format!("/v1/cases/{id}/deliver"),
+        Some("bruno"),
+        Some(json!({"items": [{"name": "a.txt", "content_base64": "aGVsbG8="}]})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let queue = p.bo.node.outbox_due(10).await.unwrap();
     assert_eq!(queue.len(), 2);
     let (decision, results) = (&queue[0], &queue[1]);
