@@ -5,11 +5,13 @@
 
 mod check;
 mod cmd_case;
+mod cmd_demo;
 mod cmd_directory;
 mod cmd_envelope;
 mod cmd_init;
 mod cmd_keys;
 mod cmd_node;
+mod cmd_serve;
 mod cmd_support;
 mod cmd_transport;
 mod diag;
@@ -64,6 +66,10 @@ enum Command {
     Outbox(cmd_transport::OutboxArgs),
     /// Receive envelope files into a node, exactly once each.
     Inbox(cmd_transport::InboxArgs),
+    /// Run a node: officer API, node-to-node endpoint (mutual TLS), delivery, deadlines.
+    Serve(cmd_serve::ServeArgs),
+    /// Start a local federation of four authorities on loopback and run scripted cases.
+    Demo(cmd_demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,5 +86,8 @@ fn main() -> ExitCode {
         Command::Node(cmd) => cmd_node::run(cmd),
         Command::Outbox(args) => cmd_transport::run_outbox(args),
         Command::Inbox(args) => cmd_transport::run_inbox(args),
+
+        Command::Serve(args) => cmd_serve::run(args),
+        Command::Demo(args) => cmd_demo::run(args),
     }
 }

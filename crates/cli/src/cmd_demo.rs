@@ -1,0 +1,598 @@
+//! `comity demo`: a local federation on loopback — Arcadia's central authority, Borduria's
+//! central authority, 24/7 point of contact and a service provider in Borduria — each a real
+//! node with its own keys, SQLite database, officer API and mutual-TLS endpoint, running a
+//! scripted set of cases through the real API and printing a timeline.
+
+// The demo's job is to print a timeline for a person to read.
+#![allow(clippy::print_stdout)]
+
+use crate::cmd_serve::{self, RunningNode, ServeConfig};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Run the script and exit: 0 if every case ended as expected.
+    #[arg(long)]
+    once: bool,
+    /// Node i serves its officer API on N+i and its node-to-node endpoint on N+20+i.
+    #[arg(long, value_name = "N", default_value_t = 7600)]
+    port_base: u16,
+    /// Where to create the nodes (default: a new directory under the system's temp dir).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+struct Authority {
+    party: &'static str,
+    role: &'static str,
+    id: &'static str,
+    name: &'static str,
+}
+
+const AUTHORITIES: [Authority; 4] = [
+    Authority {
+        party: "AR",
+        role: "central_authority",
+        id: "ar-central-authority",
+        name: "Arcadia Central Authority",
+    },
+    Authority {
+        party: "BO",
+        role: "central_authority",
+        id: "bo-central-authority",
+        name: "Borduria Central Authority",
+    },
+    Authority {
+        party: "BO",
+        role: "point_of_contact_24_7",
+        id: "bo-point-of-contact-24-7",
+        name: "Borduria 24/7 Point of Contact",
+    },
+    Authority {
+        party: "BO",
+        role: "service_provider",
+        id: "bo-service-provider",
+        name: "Borduria Telecom (service provider)",
+    },
+];
+const AR: usize = 0;
+const BO_CA: usize = 1;
+const BO_247: usize = 2;
+
+const PRESERVATION: &str = include_str!("../demo/1-preservation.toml");
+const MLA: &str = include_str!("../demo/2-mla.toml");
+const EMERGENCY: &str = include_str!("../demo/3-emergency.toml");
+const REFUSED: &str = include_str!("../demo/4-refused.toml");
+const INCOMPLETE: &str = include_str!("../demo/5-clarification.toml");
+
+/// The value at a JSON pointer, or null.
+fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
+    v.pointer(pointer).unwrap_or(&Value::Null)
+}
+
+fn comity(args: &[&str]) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the comity binary: {e}"))?;
+    let out = std::process::Command::new(exe)
+        .args(args)
+        .output()
+        .map_err(|e| format!("comity {}: {e}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "comity {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+fn fresh_dir() -> Result<PathBuf, String> {
+    let mut b = [0u8; 6];
+    getrandom::fill(&mut b).map_err(|e| e.to_string())?;
+    let name: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(std::env::temp_dir().join(format!("comity-demo-{name}")))
+}
+
+/// Keys, certificates and a signed directory for the four authorities.
+fn set_up(dir: &Path, base: u16) -> Result<Vec<ServeConfig>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let directory = dir.join("directory.json");
+    let mut configs = Vec::new();
+    for (i, a) in AUTHORITIES.iter().enumerate() {
+        let offset = u16::try_from(i).unwrap_or(0);
+        let officer = base.checked_add(offset).ok_or("--port-base too high")?;
+        let peer = base
+            .checked_add(20 + offset)
+            .ok_or("--port-base too high")?;
+        let node_dir = dir.join(a.id);
+        let node_dir_text = node_dir.display().to_string();
+        comity(&[
+            "init",
+            "--party",
+            a.party,
+            "--role",
+            a.role,
+            "--name",
+            a.name,
+            "--id",
+            a.id,
+            "--dir",
+            &node_dir_text,
+            "--officer-endpoint",
+            &format!("http://127.0.0.1:{officer}/"),
+            "--node-endpoint",
+            &format!("https://127.0.0.1:{peer}/"),
+        ])?;
+        let mut add = vec!["directory", "add", "--directory"];
+        let directory_text = directory.display().to_string();
+        add.push(&directory_text);
+        let entry = if i == AR {
+            node_dir_text.clone()
+        } else {
+            node_dir.join("authority.json").display().to_string()
+        };
+        add.push(&entry);
+        if i == AR {
+            add.push("--maintainer");
+        }
+        comity(&add)?;
+        configs.push(ServeConfig {
+            node: node_dir,
+            directory: None,
+            officer_listen: ([127, 0, 0, 1], officer).into(),
+            node_listen: ([127, 0, 0, 1], peer).into(),
+            time_zone: None,
+            log: None,
+            maintenance_seconds: Some(5),
+            poll_millis: Some(50),
+        });
+    }
+    let directory_text = directory.display().to_string();
+    let maintainer = dir.join(AUTHORITIES[AR].id).display().to_string();
+    comity(&[
+        "directory",
+        "sign",
+        "--directory",
+        &directory_text,
+        "--dir",
+        &maintainer,
+    ])?;
+    for a in &AUTHORITIES {
+        std::fs::copy(&directory, dir.join(a.id).join("directory.json"))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(configs)
+}
+
+/// Talks to the officer APIs and prints the timeline.
+struct Script {
+    http: reqwest::Client,
+    urls: Vec<String>,
+    started: Instant,
+    failures: Vec<String>,
+}
+
+const OFFICERS: [&str; 4] = [
+    "ana.arcadia",
+    "bruno.borduria",
+    "duty.officer",
+    "legal.team",
+];
+
+impl Script {
+    fn say(&self, who: usize, text: impl AsRef<str>) {
+        let t = self.started.elapsed().as_secs_f64();
+        println!(
+            "  {t:>6.2}s  {:<26} {}",
+            AUTHORITIES.get(who).map_or("?", |a| a.id),
+            text.as_ref()
+        );
+    }
+
+    async fn call(
+        &self,
+        who: usize,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), String> {
+        let url = format!(
+            "{}{}",
+            self.urls.get(who).ok_or("no such node")?,
+            path.trim_start_matches('/')
+        );
+        let mut req = self.http.request(method, &url).header(
+            "X-Comity-Officer",
+            OFFICERS.get(who).copied().unwrap_or("officer"),
+        );
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.map_err(|e| format!("{url}: {e}"))?;
+        let status = resp.status().as_u16();
+        let value = resp.json::<Value>().await.unwrap_or(Value::Null);
+        Ok((status, value))
+    }
+
+    async fn ok(&self, who: usize, path: &str, body: Value) -> Result<Value, String> {
+        let (status, v) = self
+            .call(who, reqwest::Method::POST, path, Some(body))
+            .await?;
+        if (200..300).contains(&status) {
+            Ok(v)
+        } else {
+            Err(format!("POST {path} answered {status}: {v}"))
+        }
+    }
+
+    /// Waits until the case is in `state` on node `who` (messages travel through the outbox).
+    async fn until(&self, who: usize, case: &str, state: &str) -> Result<Value, String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, v) = self
+                .call(
+                    who,
+                    reqwest::Method::GET,
+                    &format!("/v1/cases/{case}"),
+                    None,
+                )
+                .await?;
+            if status == 200 && at(&v, "/case/state") == state {
+                return Ok(v);
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "case {case} did not reach `{state}` on {} (last answer {status}: {})",
+                    AUTHORITIES.get(who).map_or("?", |a| a.id),
+                    at(&v, "/case/state")
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn create(&self, scenario: &str, to: usize) -> Result<Value, String> {
+        self.ok(
+            AR,
+            "/v1/cases",
+            json!({"scenario": scenario, "counterpart": AUTHORITIES.get(to).map_or("", |a| a.id)}),
+        )
+        .await
+    }
+
+    fn check(&mut self, what: &str, ok: bool) {
+        if !ok {
+            self.failures.push(what.to_owned());
+            println!("           !! not as expected: {what}");
+        }
+    }
+
+    async fn run(&mut self) -> Result<(), String> {
+        println!("\n1. Preservation (UNCC 42): Arcadia asks Borduria to preserve traffic data");
+        let case = self.create(PRESERVATION, BO_CA).await?;
+        let id = at(&case, "/id").as_str().unwrap_or_default().to_owned();
+        self.say(
+            AR,
+            format!(
+                "created case {id}: engine says {}",
+                at(&case, "/proposal/outcome")
+            ),
+        );
+        self.ok(AR, &format!("/v1/cases/{id}/send"), json!({}))
+            .await?;
+        self.say(AR, "sent (signed, sealed to Borduria's key)");
+        let got = self.until(BO_CA, &id, "received").await?;
+        self.say(
+            BO_CA,
+            format!(
+                "received; engine: {}, duties {}",
+                at(&got, "/case/proposal/outcome"),
+                at(&got, "/case/proposal/duties")
+            ),
+        );
+        self.ok(
+            BO_CA,
+            &format!("/v1/cases/{id}/decide"),
+            json!({"disposition": "executed"}),
+        )
+        .await?;
+        let done = self.until(AR, &id, "decided").await?;
+        let until = at(&done, "/case/preservation/until")
+            .as_str()
+            .unwrap_or("?")
+            .to_owned();
+        self.say(AR, format!("decision received: executed, preserved until {until} (at least 60 days, UNCC 42(8))"));
+        self.check(
+            "preservation executed",
+            at(&done, "/case/decision/disposition") == "executed",
+        );
+
+        println!(
+            "\n2. Mutual legal assistance for stored data (UNCC 40, 44), evidence package with chain of custody"
+        );
+        let case = self.create(MLA, BO_CA).await?;
+        let id = at(&case, "/id").as_str().unwrap_or_default().to_owned();
+        self.ok(AR, &format!("/v1/cases/{id}/send"), json!({}))
+            .await?;
+        self.say(AR, format!("sent MLA request {id}"));
+        self.until(BO_CA, &id, "received").await?;
+        self.ok(
+            BO_CA,
+            &format!("/v1/cases/{id}/decide"),
+            json!({"disposition": "executed"}),
+        )
+        .await?;
+        self.say(BO_CA, "executed; the service provider produces the records");
+        let records = "account,registered,ip\nops-7,2026-11-02,203.0.113.7\n";
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(records);
+        self.ok(BO_CA, &format!("/v1/cases/{id}/deliver"), json!({"items": [{"name": "subscriber-records.csv", "content_base64": encoded}], "retention_days": 365})).await?;
+        let done = self.until(AR, &id, "delivered").await?;
+        let delivery = at(&done, "/case/deliveries/0");
+        self.say(
+            AR,
+            format!(
+                "evidence received: {} item(s), sha256 {}…, use limitation {} (UNCC 40(19))",
+                at(delivery, "/items").as_array().map_or(0, Vec::len),
+                at(delivery, "/items/0/sha256")
+                    .as_str()
+                    .unwrap_or("")
+                    .get(..16)
+                    .unwrap_or(""),
+                at(delivery, "/conditions/use_limitation")
+            ),
+        );
+        self.check(
+            "evidence delivered with use limitation",
+            at(delivery, "/conditions/use_limitation") == true,
+        );
+
+        println!(
+            "\n3. Emergency disclosure through the 24/7 network (UNCC 41(3)(e)), counted in hours"
+        );
+        let case = self.create(EMERGENCY, BO_247).await?;
+        let id = at(&case, "/id").as_str().unwrap_or_default().to_owned();
+        self.ok(AR, &format!("/v1/cases/{id}/send"), json!({}))
+            .await?;
+        self.say(AR, "sent emergency request (priority lane)");
+        let got = self.until(BO_247, &id, "received").await?;
+        let due = at(&got, "/deadlines/0/due_at")
+            .as_str()
+            .unwrap_or("?")
+            .to_owned();
+        self.say(BO_247, format!("received; respond by {due} (24 hours)"));
+        self.ok(
+            BO_247,
+            &format!("/v1/cases/{id}/decide"),
+            json!({"disposition": "executed"}),
+        )
+        .await?;
+        self.ok(BO_247, &format!("/v1/cases/{id}/deliver"), json!({"items": [{"name": "subscriber.txt", "content_base64": base64::engine::general_purpose::STANDARD.encode("subscriber: +000 555 0100\n")}], "retention_days": 30})).await?;
+        let done = self.until(AR, &id, "delivered").await?;
+        self.say(AR, "emergency data received");
+        self.check(
+            "emergency delivered",
+            at(&done, "/case/state") == "delivered",
+        );
+
+        println!("\n4. A request refused with reasons (BUD 29(5)(a): political offence)");
+        let case = self.create(REFUSED, BO_CA).await?;
+        let id = at(&case, "/id").as_str().unwrap_or_default().to_owned();
+        self.ok(AR, &format!("/v1/cases/{id}/send"), json!({}))
+            .await?;
+        self.until(BO_CA, &id, "received").await?;
+        let assessed = self
+            .ok(
+                BO_CA,
+                &format!("/v1/cases/{id}/assess"),
+                json!({"political_offence": true}),
+            )
+            .await?;
+        self.say(
+            BO_CA,
+            format!(
+                "assessed as a political offence; engine now says {}",
+                at(&assessed, "/proposal/outcome")
+            ),
+        );
+        let (status, v) = self
+            .call(
+                BO_CA,
+                reqwest::Method::POST,
+                &format!("/v1/cases/{id}/decide"),
+                Some(json!({"disposition": "refused", "grounds": ["political_offence"]})),
+            )
+            .await?;
+        self.say(
+            BO_CA,
+            format!(
+                "refusal without reasons answered {status} {}",
+                at(&v, "/error/code")
+            ),
+        );
+        self.check("refusal without reasons is refused", status == 422);
+        self.ok(BO_CA, &format!("/v1/cases/{id}/decide"), json!({"disposition": "refused", "grounds": ["political_offence"], "reasons": "the request concerns a protest the requested Party considers a political offence (BUD 29(5)(a))"})).await?;
+        let done = self.until(AR, &id, "decided").await?;
+        self.say(
+            AR,
+            format!(
+                "refusal received with reasons: {}",
+                at(&done, "/case/decision/reasons")
+            ),
+        );
+        self.check(
+            "refused with reasons",
+            at(&done, "/case/decision/disposition") == "refused",
+        );
+
+        println!("\n5. A nonconforming request, completed and clarified (UNCC 40(15), 40(16))");
+        let case = self.create(INCOMPLETE, BO_CA).await?;
+        let id = at(&case, "/id").as_str().unwrap_or_default().to_owned();
+        self.say(
+            AR,
+            format!(
+                "engine: {} — missing {}; kept as a draft",
+                at(&case, "/proposal/outcome"),
+                at(&case, "/proposal/missing")
+            ),
+        );
+        let (status, v) = self
+            .call(
+                AR,
+                reqwest::Method::POST,
+                &format!("/v1/cases/{id}/send"),
+                Some(json!({})),
+            )
+            .await?;
+        self.say(
+            AR,
+            format!(
+                "sending the draft answered {status} {}",
+                at(&v, "/error/code")
+            ),
+        );
+        self.check("a draft cannot be sent", status == 409);
+        let complete = INCOMPLETE.replace(
+            "\"investigation_subject\", \"assistance_sought\"",
+            "\"investigation_subject\", \"facts_summary\", \"assistance_sought\"",
+        );
+        let revised = self
+            .ok(
+                AR,
+                &format!("/v1/cases/{id}/revise"),
+                json!({"scenario": complete}),
+            )
+            .await?;
+        self.say(
+            AR,
+            format!(
+                "revised with a summary of the facts: {}",
+                at(&revised, "/state")
+            ),
+        );
+        self.ok(AR, &format!("/v1/cases/{id}/send"), json!({}))
+            .await?;
+        self.until(BO_CA, &id, "received").await?;
+        self.ok(
+            BO_CA,
+            &format!("/v1/cases/{id}/clarify"),
+            json!({"question": "For which period are the records sought?"}),
+        )
+        .await?;
+        self.say(BO_CA, "asked for clarification");
+        self.until(AR, &id, "clarification_asked").await?;
+        self.ok(
+            AR,
+            &format!("/v1/cases/{id}/answer"),
+            json!({"text": "1 to 31 October 2026", "supplied": ["time_period"]}),
+        )
+        .await?;
+        self.say(AR, "answered, supplying the time period");
+        self.until(BO_CA, &id, "received").await?;
+        self.ok(
+            BO_CA,
+            &format!("/v1/cases/{id}/decide"),
+            json!({"disposition": "executed"}),
+        )
+        .await?;
+        let done = self.until(AR, &id, "decided").await?;
+        self.say(AR, "executed after clarification");
+        self.check(
+            "clarified request executed",
+            at(&done, "/case/decision/disposition") == "executed",
+        );
+        Ok(())
+    }
+}
+
+pub fn run(args: DemoArgs) -> ExitCode {
+    cmd_serve::init_logging(false);
+    comity_crypto::tls::install_default_provider();
+    let dir = match args.dir.clone().map_or_else(fresh_dir, Ok) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(crate::EXIT_FAILED);
+        }
+    };
+    println!(
+        "Comity demo: four authorities on loopback, nodes in {}",
+        dir.display()
+    );
+    let configs = match set_up(&dir, args.port_base) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(crate::EXIT_FAILED);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(crate::EXIT_FAILED);
+        }
+    };
+    runtime.block_on(async move {
+        let (tx, rx) = watch::channel(false);
+        let mut nodes: Vec<RunningNode> = Vec::new();
+        for c in &configs {
+            match cmd_serve::start(c, &rx).await {
+                Ok(n) => nodes.push(n),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    let _ = tx.send(true);
+                    return ExitCode::from(crate::EXIT_FAILED);
+                }
+            }
+        }
+        for n in &nodes {
+            println!("  {:<26} officer API http://{}  node-to-node https://{}", n.id, n.officer_addr, n.node_addr);
+        }
+        let http = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(crate::EXIT_FAILED);
+            }
+        };
+        let mut script = Script {
+            http,
+            urls: nodes.iter().map(|n| format!("http://{}/", n.officer_addr)).collect(),
+            started: Instant::now(),
+            failures: Vec::new(),
+        };
+        let result = script.run().await;
+        let ok = match &result {
+            Ok(()) if script.failures.is_empty() => {
+                println!("\nevery case ended as expected");
+                true
+            }
+            Ok(()) => {
+                println!("\n{} case(s) did not end as expected: {}", script.failures.len(), script.failures.join("; "));
+                false
+            }
+            Err(e) => {
+                println!("\nthe script stopped: {e}");
+                false
+            }
+        };
+        if !args.once {
+            println!("\nThe federation keeps serving; try `curl -H 'X-Comity-Officer: you' {}v1/cases`. Stop with Ctrl-C.", script.urls.first().map_or("", String::as_str));
+            cmd_serve::termination().await;
+        }
+        let _ = tx.send(true);
+        for n in nodes {
+            n.stopped(Duration::from_secs(15)).await;
+        }
+        if ok { ExitCode::SUCCESS } else { ExitCode::from(crate::EXIT_FAILED) }
+    })
+}

@@ -1,0 +1,275 @@
+//! `comity serve`: runs one node — its officer API, its node-to-node endpoint (pinned mutual
+//! TLS), the delivery of its outbox, and its deadline and retention tasks — until SIGINT or
+//! SIGTERM.
+
+// `serve` prints the addresses it listens on for the operator; everything else goes to the log.
+#![allow(clippy::print_stdout)]
+
+use crate::cmd_node::{NodeArgs, NodeHandle, OsEntropy};
+use comity_api::Api;
+use comity_transport::{Deliverer, DeliveryOptions, load_identity, peer_pins, serve_mtls};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// The node's configuration file (TOML): `node`, `officer_listen`, `node_listen`, and
+    /// optionally `directory`, `time_zone`, `log` ("text" or "json").
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Log as JSON lines (overrides `log` in the configuration).
+    #[arg(long)]
+    json_logs: bool,
+}
+
+/// The configuration file of `comity serve`. Paths are relative to the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// The node directory made by `comity init`.
+    pub node: PathBuf,
+    /// The signed directory (default: `directory.json` in the node directory).
+    pub directory: Option<PathBuf>,
+    /// Where the officer API listens (plain HTTP: keep it on loopback or behind a proxy).
+    pub officer_listen: SocketAddr,
+    /// Where other nodes deliver envelopes (mutual TLS only).
+    pub node_listen: SocketAddr,
+    pub time_zone: Option<String>,
+    /// `text` (default) or `json`.
+    pub log: Option<String>,
+    /// Seconds between runs of the deadline and retention tasks (default 60).
+    pub maintenance_seconds: Option<u64>,
+    /// Milliseconds between looks at the outbox when nothing wakes the delivery (default 1000).
+    pub poll_millis: Option<u64>,
+}
+
+impl ServeConfig {
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let mut config: ServeConfig = toml::from_str(&text)
+            .map_err(|e| format!("{}: {}", path.display(), e.message().trim()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.node = base.join(&config.node);
+        config.directory = config.directory.map(|d| base.join(d));
+        Ok(config)
+    }
+}
+
+/// A running node; dropping the shutdown sender (or sending `true`) stops it.
+pub struct RunningNode {
+    pub id: String,
+    pub officer_addr: SocketAddr,
+    pub node_addr: SocketAddr,
+
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningNode")
+            .field("id", &self.id)
+            .field("officer_addr", &self.officer_addr)
+            .finish()
+    }
+}
+
+impl RunningNode {
+    /// Waits for every task of the node to end (after shutdown was signalled), at most `limit`.
+    pub async fn stopped(self, limit: std::time::Duration) {
+        for task in self.tasks {
+            let _ = tokio::time::timeout(limit, task).await;
+        }
+    }
+}
+
+fn signalled(rx: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let mut rx = rx.clone();
+    async move {
+        while !*rx.borrow_and_update() {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Opens the node of `config` and starts its listeners and tasks on the current runtime.
+pub async fn start(
+    config: &ServeConfig,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<RunningNode, String> {
+    let args = NodeArgs {
+        node: config.node.clone(),
+        directory: config.directory.clone(),
+        officer: None,
+        json: false,
+        now: None,
+        tz: config.time_zone.clone(),
+    };
+    let handle = NodeHandle::open(&args)
+        .await
+        .map_err(|f| format!("{}: {}", f.code, f.message))?;
+    let node = Arc::new(handle.node);
+    let id = node.id().to_string();
+    let identity = load_identity(&config.node.join("tls")).map_err(|e| e.to_string())?;
+    let pins = peer_pins(&node);
+    let api = Api::new(node.clone());
+
+    let officer = tokio::net::TcpListener::bind(config.officer_listen)
+        .await
+        .map_err(|e| format!("officer API on {}: {e}", config.officer_listen))?;
+    let peer = tokio::net::TcpListener::bind(config.node_listen)
+        .await
+        .map_err(|e| format!("node endpoint on {}: {e}", config.node_listen))?;
+    let officer_addr = officer.local_addr().map_err(|e| e.to_string())?;
+    let node_addr = peer.local_addr().map_err(|e| e.to_string())?;
+
+    let mut tasks = Vec::new();
+    let officer_router = api.officer_router();
+    let stop = signalled(shutdown);
+    let who = id.clone();
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = axum::serve(officer, officer_router)
+            .with_graceful_shutdown(stop)
+            .await
+        {
+            tracing::error!(node = %who, error = %e, "officer API stopped");
+        }
+    }));
+    let node_router = api.node_router();
+    let stop = signalled(shutdown);
+    let who = id.clone();
+    let mtls_identity = load_identity(&config.node.join("tls")).map_err(|e| e.to_string())?;
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = serve_mtls(peer, node_router, mtls_identity, pins, stop).await {
+            tracing::error!(node = %who, error = %e, "node endpoint stopped");
+        }
+    }));
+    let jitter: Arc<dyn comity_node::Entropy> = Arc::new(OsEntropy::new().map_err(|f| f.message)?);
+    let mut options = DeliveryOptions::default();
+    if let Some(ms) = config.poll_millis {
+        options.poll_interval = std::time::Duration::from_millis(ms.clamp(10, 60_000));
+    }
+    let deliverer = Deliverer::new(node.clone(), identity, jitter, options);
+    tasks.push(deliverer.spawn(signalled(shutdown)));
+
+    // The deadline task and retention, on a timer.
+    let every = std::time::Duration::from_secs(config.maintenance_seconds.unwrap_or(60).max(1));
+    let maintained = node.clone();
+    let mut stop = Box::pin(signalled(shutdown));
+    let who = id.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut timer = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = timer.tick() => {
+                    match maintained.tick().await {
+                        Ok(changed) => for d in changed {
+                            tracing::info!(node = %who, case = %d.case, deadline = %d.name, state = %d.state, "deadline");
+                        },
+                        Err(e) => tracing::warn!(node = %who, error = %e, "deadline task"),
+                    }
+                    match maintained.sweep().await {
+                        Ok(deleted) if !deleted.is_empty() => tracing::info!(node = %who, items = deleted.len(), "retention: delivered data deleted"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(node = %who, error = %e, "retention task"),
+                    }
+                }
+            }
+        }
+    }));
+    tracing::info!(node = %id, officer = %officer_addr, peers = %node_addr, "node started");
+    Ok(RunningNode {
+        id,
+        officer_addr,
+        node_addr,
+        tasks,
+    })
+}
+
+/// Logs to stderr, as text or JSON lines; `RUST_LOG` filters (default `info`).
+pub fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.with_ansi(false).try_init()
+    };
+}
+
+/// Resolves when the process gets SIGINT or SIGTERM.
+pub async fn termination() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {},
+                    _ = term.recv() => {},
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    let config = match ServeConfig::read(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(crate::EXIT_BAD_INPUT);
+        }
+    };
+    init_logging(args.json_logs || config.log.as_deref() == Some("json"));
+    comity_crypto::tls::install_default_provider();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(crate::EXIT_FAILED);
+        }
+    };
+    runtime.block_on(async move {
+        let (tx, rx) = watch::channel(false);
+        let running = match start(&config, &rx).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(crate::EXIT_FAILED);
+            }
+        };
+        println!(
+            "{} serving: officer API http://{} · node-to-node https://{} (mutual TLS)",
+            running.id, running.officer_addr, running.node_addr
+        );
+        termination().await;
+        tracing::info!(node = %running.id, "stopping");
+        let _ = tx.send(true);
+        running.stopped(std::time::Duration::from_secs(15)).await;
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,65 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+//! `comity demo --once`: four nodes on loopback run the scripted cases through the real API and
+//! mutual TLS, and the command exits 0 only if every case ended as expected.
+
+use std::process::Command;
+use std::time::Duration;
+
+#[test]
+fn demo_once_runs_every_case_and_frees_its_ports() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port range of its own, away from other tests (node i: N+i and N+20+i).
+    let base = 46_000 + (std::process::id() % 1000) as u16 * 10 % 9_000;
+    let out = Command::new(env!("CARGO_BIN_EXE_comity"))
+        .args(["demo", "--once", "--port-base", &base.to_string(), "--dir"])
+        .arg(dir.path().join("federation"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "1. Preservation",
+        "preserved until",
+        "evidence received: 1 item(s)",
+        "emergency data received",
+        "refusal without reasons answered 422",
+        "refusal received with reasons",
+        "sending the draft answered 409",
+        "executed after clarification",
+        "every case ended as expected",
+    ] {
+        assert!(stdout.contains(needle), "`{needle}` missing from\n{stdout}");
+    }
+    // Every node's database and keys are where the demo said.
+    for id in [
+        "ar-central-authority",
+        "bo-central-authority",
+        "bo-point-of-contact-24-7",
+        "bo-service-provider",
+    ] {
+        assert!(
+            dir.path()
+                .join("federation")
+                .join(id)
+                .join("node.db")
+                .exists(),
+            "{id}"
+        );
+    }
+    // The ports are free again.
+    std::thread::sleep(Duration::from_millis(100));
+    for port in [base, base + 1, base + 20, base + 23] {
+        std::net::TcpListener::bind(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("port {port} still taken: {e}"));
+    }
+}
