@@ -1454,7 +1454,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                         .filter(|h| (1..=8760).contains(h)),
                     deadline_reason: msg.deadline_reason.clone(),
                     request_envelope: Some(envelope.to_owned()),
-                    received_at: Some(self.now().to_string()),
+                    received_at: Some(ms_to_text(now)),
                     clarifications: Vec::new(),
                     answers: Vec::new(),
                     consultations: Vec::new(),
