@@ -4,6 +4,7 @@
 //! errors to exit codes — 0 success, 1 a check that failed or an internal error, 2 bad input.
 
 mod check;
+mod cmd_bench;
 mod cmd_case;
 mod cmd_demo;
 mod cmd_directory;
@@ -70,6 +71,9 @@ enum Command {
     Serve(cmd_serve::ServeArgs),
     /// Start a local federation of four authorities on loopback and run scripted cases.
     Demo(cmd_demo::DemoArgs),
+    /// Measure latency and throughput between two local nodes (`bench roundtrip`).
+    #[command(subcommand)]
+    Bench(cmd_bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -89,5 +93,6 @@ fn main() -> ExitCode {
 
         Command::Serve(args) => cmd_serve::run(args),
         Command::Demo(args) => cmd_demo::run(args),
+        Command::Bench(cmd) => cmd_bench::run(cmd),
     }
 }
