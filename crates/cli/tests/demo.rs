@@ -63,3 +63,68 @@ fn demo_once_runs_every_case_and_frees_its_ports() {
             .unwrap_or_else(|e| panic!("port {port} still taken: {e}"));
     }
 }
+
+/// Without `--once` the demo keeps serving until SIGTERM (or SIGINT), then stops every node it
+/// started and frees every port.
+#[test]
+fn demo_serves_until_terminated() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let base = 47_000 + (std::process::id() % 1000) as u16 * 10 % 9_000;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_comity"))
+        .args(["demo", "--port-base", &base.to_string(), "--dir"])
+        .arg(dir.path().join("federation"))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut serving = false;
+    while std::time::Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) if line.contains("keeps serving") => {
+                serving = true;
+                break;
+            }
+            Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(_) => break,
+        }
+    }
+    if !serving {
+        let _ = child.kill();
+        panic!("the demo never said it keeps serving");
+    }
+    // Still serving: the officer API answers.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", base)).is_ok());
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let stop = std::time::Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > stop {
+            let _ = child.kill();
+            panic!("the demo did not stop after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    for port in [base, base + 3, base + 20, base + 23] {
+        std::net::TcpListener::bind(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("port {port} still taken: {e}"));
+    }
+}
