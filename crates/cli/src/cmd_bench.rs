@@ -66,10 +66,11 @@ pub struct RoundtripArgs {
     /// Seconds each closed-loop level runs (at most 600).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     duration: f64,
-    /// Concurrent clients of the node-to-node runs, one level each.
+    /// Concurrent clients of the node-to-node runs, one level each (0 alone skips them).
     #[arg(long, value_name = "N,N,…", value_delimiter = ',', default_values_t = [1, 8, 32, 64])]
     concurrency: Vec<usize>,
-    /// Concurrent officer pairs of the case round-trip runs, one level each.
+    /// Concurrent officer pairs of the case round-trip runs, one level each (0 alone skips
+    /// them).
     #[arg(long, value_name = "N,N,…", value_delimiter = ',', default_values_t = [1, 8])]
     case_concurrency: Vec<usize>,
     /// Requests per second of the open-loop run (0 skips it).
@@ -139,10 +140,10 @@ fn plan(a: &RoundtripArgs) -> Result<Plan, String> {
         }
     };
     let levels = |what: &str, v: &[usize]| {
-        if v.iter().all(|&n| (1..=1024).contains(&n)) {
-            Ok(v.to_vec())
+        if v.iter().all(|&n| n <= 1024) {
+            Ok(v.iter().copied().filter(|&n| n > 0).collect())
         } else {
-            Err(format!("{what}: each level must be from 1 to 1024"))
+            Err(format!("{what}: each level must be at most 1024"))
         }
     };
     if a.quick {
@@ -309,6 +310,27 @@ struct Level {
     legs: Vec<(&'static str, Vec<Duration>)>,
     /// The level stopped because the envelopes sealed in advance ran out.
     exhausted: bool,
+    /// CPU time of this whole process (both nodes and the benchmark's clients) during the level.
+    cpu: Option<Duration>,
+}
+
+/// CPU time this process has used so far, all threads (both nodes and the clients): `utime` and
+/// `stime` of `/proc/self/stat`, in ticks of 1/100 s (Linux's `USER_HZ`); `None` elsewhere.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces: the
+    // first is field 3 (state); utime and stime are fields 14 and 15.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis(
+        utime.saturating_add(stime).saturating_mul(10),
+    ))
+}
+
+/// The CPU time used since `before` (taken with [`process_cpu`]).
+fn cpu_since(before: Option<Duration>) -> Option<Duration> {
+    before.zip(process_cpu()).map(|(a, b)| b.saturating_sub(a))
 }
 
 fn ms(d: Duration) -> f64 {
@@ -377,6 +399,23 @@ impl Level {
             json!((self.throughput() * 10.0).round() / 10.0),
         );
         v.insert("latency".into(), summary(&self.latencies));
+        if let Some(cpu) = self.cpu {
+            #[allow(clippy::cast_precision_loss)]
+            let per = cpu.as_secs_f64() * 1e3 / (self.ok.max(1) as f64);
+            v.insert(
+                "cpu_ms_per_request".into(),
+                json!((per * 1e3).round() / 1e3),
+            );
+            let busy = if self.seconds > 0.0 {
+                cpu.as_secs_f64() / self.seconds
+            } else {
+                0.0
+            };
+            v.insert(
+                "cpu_cores_busy".into(),
+                json!((busy * 100.0).round() / 100.0),
+            );
+        }
         if !self.legs.is_empty() {
             let legs: serde_json::Map<String, Value> = self
                 .legs
@@ -522,6 +561,7 @@ fn cases_by_state(metrics: &str) -> std::collections::BTreeMap<String, u64> {
 }
 
 async fn case_level(officers: &Arc<Officers>, workers: usize, duration: Duration) -> Level {
+    let cpu = process_cpu();
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..workers {
@@ -561,6 +601,7 @@ async fn case_level(officers: &Arc<Officers>, workers: usize, duration: Duration
         }
     }
     level.seconds = start.elapsed().as_secs_f64();
+    level.cpu = cpu_since(cpu);
     level
 }
 
@@ -758,6 +799,7 @@ async fn peer_level(
         warm_ok += 1;
     }
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu = process_cpu();
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for client in clients {
@@ -797,6 +839,7 @@ async fn peer_level(
         }
     }
     level.seconds = start.elapsed().as_secs_f64();
+    level.cpu = cpu_since(cpu);
     let used = next.load(Ordering::Relaxed).min(batch.len());
     envelopes.give_back(batch, used);
     Ok((level, warm_ok))
@@ -828,6 +871,7 @@ async fn open_loop(
         done.map_err(|e| e.to_string())??;
         warm_ok += 1;
     }
+    let cpu = process_cpu();
     let start = Instant::now() + Duration::from_millis(20);
     let mut tasks = tokio::task::JoinSet::new();
     let mut due = start;
@@ -858,6 +902,7 @@ async fn open_loop(
         }
     }
     level.seconds = start.elapsed().as_secs_f64();
+    level.cpu = cpu_since(cpu);
     let used = batch.len();
     envelopes.give_back(batch, used);
     Ok((level, warm_ok))
@@ -1120,27 +1165,33 @@ async fn measure(
 
 fn row(label: &str, l: &Level) {
     let v = l.to_json();
-    let f = |k: &str| {
-        v.pointer(&format!("/latency/{k}"))
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0)
-    };
+    let f = |k: &str| v.pointer(k).and_then(Value::as_f64).unwrap_or(0.0);
     println!(
-        "  {label:<18} {:>8} {:>8} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+        "  {label:<18} {:>8} {:>8} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>11.3} {:>6.2}",
         l.requests,
         l.errors.len(),
         l.throughput(),
-        f("p50_ms"),
-        f("p90_ms"),
-        f("p99_ms"),
-        f("max_ms"),
+        f("/latency/p50_ms"),
+        f("/latency/p90_ms"),
+        f("/latency/p99_ms"),
+        f("/latency/max_ms"),
+        f("/cpu_ms_per_request"),
+        f("/cpu_cores_busy"),
     );
 }
 
 fn header(first: &str) {
     println!(
-        "  {first:<18} {:>8} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9}",
-        "requests", "errors", "per s", "p50 ms", "p90 ms", "p99 ms", "max ms"
+        "  {first:<18} {:>8} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9} {:>11} {:>6}",
+        "requests",
+        "errors",
+        "per s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "CPU ms/req",
+        "cores"
     );
 }
 
