@@ -129,8 +129,28 @@ pub async fn start(
     let officer_addr = officer.local_addr().map_err(|e| e.to_string())?;
     let node_addr = peer.local_addr().map_err(|e| e.to_string())?;
 
+    let jitter: Arc<dyn comity_node::Entropy> = Arc::new(OsEntropy::new().map_err(|f| f.message)?);
+    let mut options = DeliveryOptions::default();
+    if let Some(ms) = config.poll_millis {
+        options.poll_interval = std::time::Duration::from_millis(ms.clamp(10, 60_000));
+    }
+    let deliverer = Deliverer::new(node.clone(), identity, jitter, options);
+
     let mut tasks = Vec::new();
-    let officer_router = api.officer_router();
+    // Any request may have written to the outbox (a sent case, a decision, an extension reply):
+    // wake the delivery at once instead of waiting for its next look.
+    let wake = deliverer.notify();
+    let wake_delivery = move |req: axum::extract::Request, next: axum::middleware::Next| {
+        let wake = wake.clone();
+        async move {
+            let response = next.run(req).await;
+            wake.notify_one();
+            response
+        }
+    };
+    let officer_router = api
+        .officer_router()
+        .layer(axum::middleware::from_fn(wake_delivery.clone()));
     let stop = signalled(shutdown);
     let who = id.clone();
     tasks.push(tokio::spawn(async move {
@@ -141,7 +161,9 @@ pub async fn start(
             tracing::error!(node = %who, error = %e, "officer API stopped");
         }
     }));
-    let node_router = api.node_router();
+    let node_router = api
+        .node_router()
+        .layer(axum::middleware::from_fn(wake_delivery));
     let stop = signalled(shutdown);
     let who = id.clone();
     let mtls_identity = load_identity(&config.node.join("tls")).map_err(|e| e.to_string())?;
@@ -150,12 +172,6 @@ pub async fn start(
             tracing::error!(node = %who, error = %e, "node endpoint stopped");
         }
     }));
-    let jitter: Arc<dyn comity_node::Entropy> = Arc::new(OsEntropy::new().map_err(|f| f.message)?);
-    let mut options = DeliveryOptions::default();
-    if let Some(ms) = config.poll_millis {
-        options.poll_interval = std::time::Duration::from_millis(ms.clamp(10, 60_000));
-    }
-    let deliverer = Deliverer::new(node.clone(), identity, jitter, options);
     tasks.push(deliverer.spawn(signalled(shutdown)));
 
     // The deadline task and retention, on a timer.
