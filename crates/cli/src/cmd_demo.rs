@@ -128,19 +128,6 @@ fn set_up(dir: &Path, base: u16) -> Result<Vec<ServeConfig>, String> {
             "--node-endpoint",
             &format!("https://127.0.0.1:{peer}/"),
         ])?;
-        let mut add = vec!["directory", "add", "--directory"];
-        let directory_text = directory.display().to_string();
-        add.push(&directory_text);
-        let entry = if i == AR {
-            node_dir_text.clone()
-        } else {
-            node_dir.join("authority.json").display().to_string()
-        };
-        add.push(&entry);
-        if i == AR {
-            add.push("--maintainer");
-        }
-        comity(&add)?;
         configs.push(ServeConfig {
             node: node_dir,
             directory: None,
@@ -152,8 +139,26 @@ fn set_up(dir: &Path, base: u16) -> Result<Vec<ServeConfig>, String> {
             poll_millis: Some(50),
         });
     }
+    // Every key exists before the directory's first version is issued: a version may not list
+    // a key dated after it.
     let directory_text = directory.display().to_string();
     let maintainer = dir.join(AUTHORITIES[AR].id).display().to_string();
+    comity(&[
+        "directory",
+        "add",
+        "--directory",
+        &directory_text,
+        &maintainer,
+        "--maintainer",
+    ])?;
+    let others: Vec<String> = AUTHORITIES
+        .iter()
+        .skip(1)
+        .map(|a| dir.join(a.id).join("authority.json").display().to_string())
+        .collect();
+    let mut add = vec!["directory", "add", "--directory", directory_text.as_str()];
+    add.extend(others.iter().map(String::as_str));
+    comity(&add)?;
     comity(&[
         "directory",
         "sign",

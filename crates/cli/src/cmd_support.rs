@@ -250,8 +250,11 @@ pub fn write_directory(path: &Path, directory: &Directory) -> CmdResult {
 
 /// The version to edit: a new version after a completely signed one, else the draft itself
 /// (whose signatures any edit drops).
-pub fn editable(directory: Directory, now: Timestamp) -> Result<Directory, CmdError> {
+pub fn editable(mut directory: Directory, now: Timestamp) -> Result<Directory, CmdError> {
     if directory.signatures.is_empty() {
+        // A version still being edited is issued when it is last edited, so that it may list
+        // keys made since it was started.
+        directory.issued = directory.issued.max(now);
         return Ok(directory);
     }
     match directory.clone().verify() {
@@ -263,6 +266,8 @@ pub fn editable(directory: Directory, now: Timestamp) -> Result<Directory, CmdEr
                 "note: version {} is not completely signed; editing it in place drops its signatures",
                 directory.version
             );
+            directory.signatures.clear();
+            directory.issued = directory.issued.max(now);
             Ok(directory)
         }
     }
