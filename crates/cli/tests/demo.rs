@@ -13,8 +13,9 @@ use std::time::Duration;
 #[test]
 fn demo_once_runs_every_case_and_frees_its_ports() {
     let dir = tempfile::tempdir().unwrap();
-    // A port range of its own, away from other tests (node i: N+i and N+20+i).
-    let base = 46_000 + (std::process::id() % 1000) as u16 * 10 % 9_000;
+    // A port range of its own (node i: N+i and N+20+i), below the kernel's ephemeral ports so
+    // that no outgoing connection of another test can hold one of them.
+    let base = 20_000 + (std::process::id() % 250) as u16 * 24;
     let out = Command::new(env!("CARGO_BIN_EXE_comity"))
         .args(["demo", "--once", "--port-base", &base.to_string(), "--dir"])
         .arg(dir.path().join("federation"))
@@ -70,7 +71,7 @@ fn demo_once_runs_every_case_and_frees_its_ports() {
 fn demo_serves_until_terminated() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let base = 47_000 + (std::process::id() % 1000) as u16 * 10 % 9_000;
+    let base = 26_000 + (std::process::id() % 250) as u16 * 24;
     let mut child = Command::new(env!("CARGO_BIN_EXE_comity"))
         .args(["demo", "--port-base", &base.to_string(), "--dir"])
         .arg(dir.path().join("federation"))
