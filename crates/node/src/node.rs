@@ -1181,11 +1181,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         doc.state = State::Closed;
         doc.closed_reason = Some(reason.to_owned());
         let mut w = Writer::new(self.now_ms());
-        for d in self.store.case_deadlines(case).await? {
-            if STATES_OPEN.contains(&d.state.as_str()) || d.state == "overdue" {
-                w.deadline(case, &d.name, d.due_at, "cancelled", d.data.clone());
-            }
-        }
+        self.cancel_deadlines(&mut w, case).await?;
         if doc.side == Side::Requesting && doc.request_envelope.is_some() {
             let msg = messages::TextMsg {
                 case: doc.id.clone(),
@@ -1234,6 +1230,28 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             }
         }
         Ok(())
+    }
+
+    /// Cancels the deadlines of a case that are still running (open, due or overdue).
+    async fn cancel_deadlines(&self, w: &mut Writer, case: &str) -> Result<(), NodeError> {
+        for d in self.store.case_deadlines(case).await? {
+            if STATES_OPEN.contains(&d.state.as_str()) || d.state == "overdue" {
+                w.deadline(case, &d.name, d.due_at, "cancelled", d.data);
+            }
+        }
+        Ok(())
+    }
+
+    /// The requesting side's reminder to ask for an extension before preservation ends on
+    /// `date` (UNCC 42(9)).
+    fn expiry_deadline(&self, w: &mut Writer, case: &str, date: jiff::civil::Date) {
+        w.deadline(
+            case,
+            "preservation_expires",
+            self.end_of_day(date),
+            "open",
+            json!({"lead_hours": 7 * 24, "cites": ["UNCC 42(9)"]}),
+        );
     }
 
     /// Sends `msg` about the case to its counterpart and records the event and the audit entry,
@@ -1532,13 +1550,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                         .parse()
                         .map_err(|_| NodeError::BadInput(format!("bad date `{until}`")))?;
                     // Ask for an extension before the period ends (UNCC 42(9)).
-                    w.deadline(
-                        &doc.id,
-                        "preservation_expires",
-                        self.end_of_day(date),
-                        "open",
-                        json!({"lead_hours": 7 * 24, "cites": ["UNCC 42(9)"]}),
-                    );
+                    self.expiry_deadline(&mut w, &doc.id, date);
                     doc.preservation = Some(Preservation {
                         until: until.clone(),
                         extensions: 0,
@@ -1708,13 +1720,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                         .map_err(|_| NodeError::BadInput(format!("bad date `{until}`")))?;
                     p.until = until.clone();
                     p.extensions += 1;
-                    w.deadline(
-                        &doc.id,
-                        "preservation_expires",
-                        self.end_of_day(date),
-                        "open",
-                        json!({"lead_hours": 7 * 24, "cites": ["UNCC 42(9)"]}),
-                    );
+                    self.expiry_deadline(&mut w, &doc.id, date);
                 }
                 let kind_name = if msg.granted {
                     "extension_granted"
@@ -1761,11 +1767,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 doc.state = State::Closed;
                 doc.closed_reason =
                     Some(format!("withdrawn by the requesting Party: {}", msg.text));
-                for d in self.store.case_deadlines(&doc.id).await? {
-                    if STATES_OPEN.contains(&d.state.as_str()) || d.state == "overdue" {
-                        w.deadline(&doc.id, &d.name, d.due_at, "cancelled", d.data.clone());
-                    }
-                }
+                self.cancel_deadlines(&mut w, &doc.id).await?;
                 self.finish_message(w, row, doc, "closed_by_counterpart", from, envelope)
                     .await
             }
