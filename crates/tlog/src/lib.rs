@@ -1,0 +1,1 @@
+//! Transparency log (work in progress).
