@@ -93,7 +93,9 @@ pub fn refusal_status(code: &str) -> StatusCode {
         | "authority_not_valid"
         | "no_active_key" => StatusCode::UNAUTHORIZED,
         "wrong_recipient" => StatusCode::FORBIDDEN,
-        "expired" | "not_yet_valid" | "sealed_payload" => StatusCode::UNPROCESSABLE_ENTITY,
+        "expired" | "sealed_payload" => StatusCode::UNPROCESSABLE_ENTITY,
+        // 425 Too Early: the deliverer retries it, and by then the envelope may be valid.
+        "not_yet_valid" => StatusCode::TOO_EARLY,
         // malformed, invalid_value, payload_hash_mismatch, and anything new
         _ => StatusCode::BAD_REQUEST,
     }

@@ -19,11 +19,13 @@
 //! | 400 | `malformed`, `invalid_value`, `payload_hash_mismatch`, `unreadable_body` | not an envelope in canonical form: garbage, truncated, a missing or unknown field, a payload that does not match its hash | give up |
 //! | 401 | `bad_signature`, `unknown_key`, `key_not_owned_by_sender`, `revoked_key`, `rotated_key`, `key_not_yet_added`, `unknown_authority`, `authority_not_valid`, `no_active_key` | the signature or the signer is not acceptable under the directory | give up |
 //! | 403 | `wrong_recipient` | addressed to another authority | give up |
+//! | 403 | `peer_not_sender` | the TLS client certificate that carried the envelope is not one the directory pins for the envelope's `from`: a node delivers only its own envelopes | give up |
 //! | 409 | `unknown_case`, `illegal_transition` | out of order: the case is not (yet) ready for this message; nothing was recorded | retry later |
 //! | 409 | `conflict` | the case changed while the message was applied; nothing was recorded | retry |
 //! | 413 | `oversized` | the body is larger than the limit | give up |
 //! | 415 | `unsupported_media_type` | the content type is not `application/json` | give up |
-//! | 422 | `expired`, `not_yet_valid` | outside the envelope's validity (or the sender's clock is off by more than the allowed skew) | give up |
+//! | 422 | `expired` | past the envelope's validity | give up |
+//! | 425 | `not_yet_valid` | created ahead of this node's clock by more than the allowed skew: sent again later it may be accepted | retry later |
 //! | 422 | `sealed_payload` | a sealed payload this node cannot open | give up |
 //! | 422 | `replay` | the id of an envelope received before, with other bytes | give up |
 //! | 500 | `internal` | a bug on this node | retry |
@@ -31,13 +33,16 @@
 //!
 //! 404 `no_route` and 405 `method_not_allowed` answer other paths and methods.
 
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use comity_crypto::tls::PeerFingerprint;
 use comity_node::{Clock, Entropy};
+use comity_protocol::AuthorityId;
 use comity_store::Store;
 
 use crate::error::{ApiError, Surface};
@@ -54,8 +59,44 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
+/// Only the sender, read before anything is verified: enough to hold it to the certificate.
+#[derive(serde::Deserialize)]
+struct Sender {
+    from: String,
+}
+
+/// Refuses an envelope whose claimed sender does not own the client certificate that carried
+/// it. Envelopes are signed end to end, so this is not what makes them authentic; it stops a
+/// pinned peer from passing on envelopes of other authorities (captured elsewhere, or
+/// signed with a stolen key but sent from another machine), so each peer answers for its own
+/// traffic. Anything that does not name a sender in the directory is left to `receive`, which
+/// refuses it with the precise code.
+fn peer_not_sender<S: Store, C: Clock, E: Entropy>(
+    node: &Shared<S, C, E>,
+    peer: Option<PeerFingerprint>,
+    bytes: &[u8],
+) -> Option<ApiError> {
+    // Without the extension the router is not behind the mutual-TLS listener (tests call it
+    // in memory); the listener always inserts it.
+    let PeerFingerprint(peer) = peer?;
+    let sender: Sender = serde_json::from_slice(bytes).ok()?;
+    let id: AuthorityId = sender.from.parse().ok()?;
+    let entry = node.directory().authority(&id)?;
+    if entry.tls_fingerprints.contains(&peer) {
+        return None;
+    }
+    Some(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "peer_not_sender",
+        format!(
+            "the envelope claims to come from `{id}`, but the TLS client certificate that carried it ({peer}) is not pinned for `{id}`"
+        ),
+    ))
+}
+
 pub(crate) async fn envelope<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
     State(node): State<Shared<S, C, E>>,
+    peer: Option<Extension<PeerFingerprint>>,
     headers: HeaderMap,
     bytes: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -71,6 +112,9 @@ pub(crate) async fn envelope<S: Store + 'static, C: Clock + 'static, E: Entropy 
         Ok(b) => b,
         Err(r) => return ApiError::from(r).into_response(),
     };
+    if let Some(refused) = peer_not_sender(&node, peer.map(|Extension(p)| p), &bytes) {
+        return refused.into_response();
+    }
     match node.receive(&bytes).await {
         Ok(receipt) => (StatusCode::OK, Json(receipt)).into_response(),
         Err(e) => ApiError::from_node(&e, Surface::Peer).into_response(),

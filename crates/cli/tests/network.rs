@@ -635,6 +635,8 @@ async fn refused_envelopes_and_connections_change_nothing() {
     let misaddressed = envelope(&dir, AR, BO_247, &ar_key, now, 3_600, random(), "elsewhere");
     // Genuine, but expired an hour ago.
     let expired = envelope(&dir, AR, BO, &ar_key, now - 7_200, 3_600, random(), "late");
+    // Genuine, but made two hours ahead of BO's clock: too early, so the sender retries.
+    let early = envelope(&dir, AR, BO, &ar_key, now + 7_200, 3_600, random(), "early");
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         ("forged signature", forged, 401, "bad_signature"),
         ("unknown key", unknown, 401, "unknown_key"),
@@ -646,6 +648,7 @@ async fn refused_envelopes_and_connections_change_nothing() {
         ),
         ("wrong recipient", misaddressed, 403, "wrong_recipient"),
         ("expired", expired, 422, "expired"),
+        ("not yet valid", early, 425, "not_yet_valid"),
         (
             "truncated",
             valid[..valid.len() / 2].to_vec(),
@@ -679,6 +682,16 @@ async fn refused_envelopes_and_connections_change_nothing() {
             "{what}: {body}"
         );
     }
+
+    // Genuine and signed by AR, but carried by BO 24/7's pinned certificate: a peer delivers
+    // only its own envelopes.
+    let relay = peer_client(&tls_identity(&fed, BO_247), &bo_tls);
+    let (got, body) = post_envelope(&relay, &fed, valid.clone()).await;
+    assert_eq!(
+        (got, body["error"]["code"].as_str()),
+        (403, Some("peer_not_sender")),
+        "{body}"
+    );
 
     // A client whose certificate BO has not pinned is refused during the handshake.
     let now = unix_now();

@@ -144,6 +144,12 @@ impl TlsIdentity {
     }
 }
 
+/// The SHA-256 fingerprint of the client certificate a peer presented on a mutual-TLS
+/// connection. The node-to-node listener puts it into every request's extensions, so that the
+/// endpoint can hold the envelope's sender to the certificate that carried it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerFingerprint(pub Sha256Digest);
+
 /// The SHA-256 fingerprint of a DER certificate.
 pub fn fingerprint(cert_der: &[u8]) -> Sha256Digest {
     Sha256Digest::of(cert_der)

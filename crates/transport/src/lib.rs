@@ -18,9 +18,12 @@ mod error;
 mod server;
 
 pub use backoff::Backoff;
+/// The fingerprint of a peer's client certificate, in every request's extensions (as is
+/// `axum::extract::ConnectInfo<SocketAddr>`).
+pub use comity_crypto::tls::PeerFingerprint;
 pub use deliver::{Deliverer, DeliveryOptions, Outcome, Tally};
 pub use error::TransportError;
-pub use server::{PeerFingerprint, ServerOptions, serve_mtls, serve_mtls_with};
+pub use server::{ServerOptions, serve_mtls, serve_mtls_with};
 
 use comity_crypto::tls::{PinnedPeers, TlsIdentity};
 use comity_node::{Clock, Entropy, Node};

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
-use comity_crypto::Sha256Digest;
-use comity_crypto::tls::{PinnedPeers, TlsIdentity, fingerprint, server_config};
+use comity_crypto::tls::{PeerFingerprint, PinnedPeers, TlsIdentity, fingerprint, server_config};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
@@ -44,12 +43,6 @@ impl Default for ServerOptions {
         }
     }
 }
-
-/// The SHA-256 fingerprint of the certificate the peer presented, put into every request's
-/// extensions (as is `axum::extract::ConnectInfo<SocketAddr>`): handlers can tell which pinned
-/// peer is calling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PeerFingerprint(pub Sha256Digest);
 
 /// Serves `router` on `listener` to peers whose client certificate is pinned, with the default
 /// [`ServerOptions`], until `shutdown` completes; see [`serve_mtls_with`].
