@@ -209,6 +209,28 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// What the requested Party decided on a request: the outcome of a case, as opposed to the
+    /// engine's [`Outcome`] (what the instrument says it may decide).
+    Disposition, "disposition" {
+        Executed = "executed",
+        PartiallyExecuted = "partially_executed",
+        ConditionallyExecuted = "conditionally_executed",
+        Postponed = "postponed",
+        Refused = "refused",
+    }
+}
+
+impl Disposition {
+    /// Whether the request is (at least in part) carried out.
+    pub fn executes(self) -> bool {
+        matches!(
+            self,
+            Self::Executed | Self::PartiallyExecuted | Self::ConditionallyExecuted
+        )
+    }
+}
+
+vocabulary! {
     /// What the instrument says about refusing on one ground.
     GroundStatus, "ground status" {
         /// The instrument permits refusal on it.
@@ -326,6 +348,7 @@ mod tests {
     fn every_vocabulary_round_trips() {
         round_trip::<Instrument>();
         round_trip::<RequestKind>();
+        round_trip::<Disposition>();
         round_trip::<DataCategory>();
         round_trip::<OffenceCategory>();
         round_trip::<Ground>();

@@ -38,6 +38,24 @@ impl std::fmt::Debug for PartyCode {
     }
 }
 
+impl serde::Serialize for PartyCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PartyCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&text).ok_or_else(|| {
+            serde::de::Error::invalid_value(
+                serde::de::Unexpected::Str(&text),
+                &"a Party code of two upper-case letters",
+            )
+        })
+    }
+}
+
 /// A maximum penalty of deprivation of liberty, in years (fractions allowed); zero means the
 /// conduct is not an offence (or not punishable by deprivation of liberty) under that law.
 #[derive(Clone, Copy, PartialEq, PartialOrd, Debug)]
