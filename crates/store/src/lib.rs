@@ -8,6 +8,16 @@
 //!
 //! [`Store`] is implemented for SQLite ([`sqlite::SqliteStore`]) and, for tests, by
 //! [`faulty::FaultyStore`], which fails the n-th write of a change on demand.
+//!
+//! **Group commit.** [`Store::apply`] returns `Ok` only once its change is durably committed,
+//! yet a node does not pay one disk sync per change: [`sqlite::SqliteStore`] queues every
+//! change to a single writer, which commits all the changes waiting for it in one transaction,
+//! each inside a `SAVEPOINT` of its own, so that a change that fails (a compare-and-swap
+//! [`StoreError::Conflict`], a [`StoreError::Duplicate`] envelope, a refused row, an injected
+//! fault) rolls back alone and gets its own error while the others commit; then one sync, then
+//! every caller hears its own result. Writers wait in that queue (bounded: a full queue makes
+//! `apply` wait), never in SQLite's lock; readers use a pool beside the writer. The SQLite
+//! module's `writer` says how and why in full.
 
 pub mod faulty;
 pub mod sqlite;

@@ -2,14 +2,20 @@
 //! keys on), migrated on open from the SQL files in `crates/store/migrations`, which are
 //! embedded in the binary.
 //!
-//! [`Store::apply`] runs one `BEGIN IMMEDIATE` transaction and performs its row writes in the
-//! order of [`WRITE_ORDER`]; the first write that fails ends the transaction, which rolls back
-//! whole. [`FaultInjection::apply_with_fault`] is the same procedure with a failure injected
-//! right after a chosen write, so that tests exercise the real rollback.
+//! Reads run on a pool of sqlx connections. Every [`Store::apply`] goes to the store's single
+//! writer (`sqlite/writer.rs`): one thread with one connection of its own, which commits the
+//! changes waiting for it together in one transaction, each change inside a savepoint of its
+//! own (group commit). Each change performs its row writes in the order of [`WRITE_ORDER`]; the
+//! first write that fails ends the change, which rolls back to its savepoint, whole, and fails
+//! alone; the rest of its batch commits. [`FaultInjection::apply_with_fault`] is the same
+//! procedure with a failure injected right after a chosen write, so that tests exercise the
+//! real rollback. The writer's module documentation says why it is built this way.
+
+mod writer;
 
 use std::borrow::Cow;
 use std::path::Path;
-use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -18,13 +24,15 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, SqlSafeStr, Sqlite, Transaction};
+use sqlx::{Row, SqlSafeStr, Sqlite};
 
 use crate::faulty::FaultInjection;
 use crate::{
-    AuditRow, CaseFilter, CaseRow, CaseWrite, Change, DeadlineRow, EventRow, InboundRow, ItemRow,
-    Millis, OutboxRow, OutboxUpdate, Store, StoreError,
+    AuditRow, CaseFilter, CaseRow, Change, DeadlineRow, EventRow, InboundRow, ItemRow, Millis,
+    OutboxRow, Store, StoreError,
 };
+pub use writer::WriterStats;
+use writer::{Target, Writer};
 
 /// The order in which [`Store::apply`] performs the writes of a [`Change`], one write per
 /// element of each list, each list in its own order. A fault at write `n` counts in this order.
@@ -44,11 +52,12 @@ pub const WRITE_ORDER: [&str; 8] = [
     "items",
 ];
 
-/// How long a writer waits for another writer's transaction before giving up with
-/// [`StoreError::Backend`].
+/// How long the writer waits for another process's write transaction on the same file (an
+/// operator's `comity` command, say), and a reader for a lock, before giving up with
+/// [`StoreError::Backend`]. Writers of one store never wait here: they queue for its writer.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connections of a file-backed store: readers run beside the single writer in WAL mode.
+/// Reading connections of a store; in WAL mode they run beside the writer.
 const MAX_CONNECTIONS: u32 = 4;
 
 /// The schema migrations, embedded so that a node binary needs no files beside it. Append new
@@ -56,16 +65,21 @@ const MAX_CONNECTIONS: u32 = 4;
 const MIGRATIONS: &[(i64, &str, &str)] =
     &[(1, "init", include_str!("../migrations/0001_init.sql"))];
 
-/// A node's store in one SQLite database.
+/// Numbers the in-memory databases of this process, whose names must differ.
+static MEMORY_DATABASES: AtomicU64 = AtomicU64::new(0);
+
+/// A node's store in one SQLite database. Clones share the database, its pool and its writer.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: Writer,
 }
 
 impl SqliteStore {
     /// Opens the database file at `path`, creating it if missing, and brings its schema up to
     /// date.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -74,7 +88,8 @@ impl SqliteStore {
             // FULL, not NORMAL: in WAL mode NORMAL survives a process crash but may lose the
             // last commits on power loss, and a commit here is a promise to another node (an
             // inbound envelope recorded as handled, an outbox message that will be sent). FULL
-            // syncs the WAL on every commit, so what was acknowledged stays.
+            // syncs the WAL on every commit, so what was acknowledged stays. The writer's
+            // connection is set the same way; here it covers the migrations.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
@@ -83,16 +98,28 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(backend)?;
-        Self::migrated(pool).await
+        Self::migrated(pool, Target::File(path.to_owned()), true).await
     }
 
-    /// A private database in memory, for tests: gone when the store is dropped.
+    /// A private database in memory, for tests: gone when the store is dropped (and its writer
+    /// has stopped).
     pub async fn open_in_memory() -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")
-            .map_err(backend)?
+        // The pool and the writer must see one database: SQLite's `memdb` VFS shares a database
+        // among the connections of a process by a name that starts with `/`. It has no WAL, so
+        // a reader may briefly wait for the writer's commit (busy timeout).
+        let name = format!(
+            "/comity-store-{}-{}",
+            std::process::id(),
+            MEMORY_DATABASES.fetch_add(1, Ordering::Relaxed)
+        );
+        let options = SqliteConnectOptions::new()
+            .filename(&name)
+            .vfs("memdb")
+            .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        // An in-memory database lives as long as its one connection: keep exactly one, forever.
+        // The database lives while a connection to it is open: keep one, forever, and one for
+        // reading is enough for tests.
         let pool = SqlitePoolOptions::new()
             .min_connections(1)
             .max_connections(1)
@@ -101,70 +128,36 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(backend)?;
-        Self::migrated(pool).await
+        Self::migrated(pool, Target::Memory(name), false).await
     }
 
-    async fn migrated(pool: SqlitePool) -> Result<Self, StoreError> {
+    async fn migrated(pool: SqlitePool, target: Target, durable: bool) -> Result<Self, StoreError> {
         migrator()
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migrating: {e}")))?;
-        Ok(Self { pool })
+        let writer = match Writer::start(target, BUSY_TIMEOUT, durable).await {
+            Ok(writer) => writer,
+            Err(e) => {
+                pool.close().await;
+                return Err(e);
+            }
+        };
+        Ok(Self { pool, writer })
     }
 
-    /// Closes every connection (checkpointing the WAL); later calls fail with
-    /// [`StoreError::Backend`].
+    /// How many transactions the writer has committed and how many changes they held, since
+    /// the store was opened.
+    pub fn writer_stats(&self) -> WriterStats {
+        self.writer.stats()
+    }
+
+    /// Stops taking changes, lets the writer commit every change already queued (their callers
+    /// get their answers), then closes every connection (checkpointing the WAL). Later calls
+    /// fail with [`StoreError::Backend`].
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
-    }
-
-    /// Applies `change` in one transaction, writing in [`WRITE_ORDER`]; with `fault = Some(n)`
-    /// the transaction fails right after write `n` (counting from 0) and rolls back.
-    async fn apply_inner(&self, change: &Change, fault: Option<usize>) -> Result<(), StoreError> {
-        // IMMEDIATE takes the write lock at once (waiting up to the busy timeout), so two
-        // writers never both read and then fail to upgrade.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
-        let mut writes = Writes { n: 0, fault };
-
-        for row in &change.inbound {
-            insert_inbound(&mut tx, row).await?;
-            writes.done()?;
-        }
-        for write in &change.cases {
-            write_case(&mut tx, write).await?;
-            writes.done()?;
-        }
-        for row in &change.events {
-            insert_event(&mut tx, row).await?;
-            writes.done()?;
-        }
-        for row in &change.deadlines {
-            upsert_deadline(&mut tx, row).await?;
-            writes.done()?;
-        }
-        for row in &change.outbox {
-            insert_outbox(&mut tx, row).await?;
-            writes.done()?;
-        }
-        for update in &change.outbox_updates {
-            update_outbox(&mut tx, update).await?;
-            writes.done()?;
-        }
-        for row in &change.audit {
-            insert_audit(&mut tx, row).await?;
-            writes.done()?;
-        }
-        for row in &change.items {
-            upsert_item(&mut tx, row).await?;
-            writes.done()?;
-        }
-
-        // An early return above drops `tx`, which rolls the transaction back.
-        tx.commit().await.map_err(backend)
     }
 }
 
@@ -185,270 +178,8 @@ fn migrator() -> Migrator {
     )
 }
 
-/// Counts the writes of one change and fails at the injected one.
-struct Writes {
-    n: usize,
-    fault: Option<usize>,
-}
-
-impl Writes {
-    fn done(&mut self) -> Result<(), StoreError> {
-        let n = self.n;
-        self.n += 1;
-        if self.fault == Some(n) {
-            return Err(StoreError::Backend(format!("injected fault at write {n}")));
-        }
-        Ok(())
-    }
-}
-
-type Tx = Transaction<'static, Sqlite>;
-
 fn backend(e: sqlx::Error) -> StoreError {
     StoreError::Backend(e.to_string())
-}
-
-fn json_text(value: &Value) -> String {
-    // Serialising a `Value` cannot fail: its keys are strings and it holds no non-finite float.
-    value.to_string()
-}
-
-async fn insert_inbound(tx: &mut Tx, row: &InboundRow) -> Result<(), StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO inbound (envelope_id, sender, case_id, received_at, wire_hash, result)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (envelope_id) DO NOTHING",
-    )
-    .bind(&row.envelope_id)
-    .bind(&row.from)
-    .bind(&row.case_id)
-    .bind(row.received_at)
-    .bind(&row.wire_hash)
-    .bind(json_text(&row.result))
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::Duplicate(row.envelope_id.clone()));
-    }
-    Ok(())
-}
-
-async fn write_case(tx: &mut Tx, write: &CaseWrite) -> Result<(), StoreError> {
-    match write {
-        CaseWrite::Insert(row) => {
-            let done = sqlx::query(
-                "INSERT INTO cases (id, version, side, kind, basis, state, counterpart, emergency,
-                                    created_at, updated_at, doc)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(&row.id)
-            .bind(row.version)
-            .bind(&row.side)
-            .bind(&row.kind)
-            .bind(&row.basis)
-            .bind(&row.state)
-            .bind(&row.counterpart)
-            .bind(row.emergency)
-            .bind(row.created_at)
-            .bind(row.updated_at)
-            .bind(json_text(&row.doc))
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::Conflict(row.id.clone()));
-            }
-        }
-        CaseWrite::Update {
-            row,
-            expected_version,
-        } => {
-            if expected_version.checked_add(1) != Some(row.version) {
-                return Err(StoreError::Backend(format!(
-                    "case `{}`: new version {} does not follow expected version {}",
-                    row.id, row.version, expected_version
-                )));
-            }
-            let done = sqlx::query(
-                "UPDATE cases
-                 SET version = ?2, side = ?3, kind = ?4, basis = ?5, state = ?6, counterpart = ?7,
-                     emergency = ?8, created_at = ?9, updated_at = ?10, doc = ?11
-                 WHERE id = ?1 AND version = ?12",
-            )
-            .bind(&row.id)
-            .bind(row.version)
-            .bind(&row.side)
-            .bind(&row.kind)
-            .bind(&row.basis)
-            .bind(&row.state)
-            .bind(&row.counterpart)
-            .bind(row.emergency)
-            .bind(row.created_at)
-            .bind(row.updated_at)
-            .bind(json_text(&row.doc))
-            .bind(expected_version)
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::Conflict(row.id.clone()));
-            }
-        }
-    }
-    Ok(())
-}
-
-async fn insert_event(tx: &mut Tx, row: &EventRow) -> Result<(), StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO events (case_id, seq, at, kind, actor, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (case_id, seq) DO NOTHING",
-    )
-    .bind(&row.case_id)
-    .bind(row.seq)
-    .bind(row.at)
-    .bind(&row.kind)
-    .bind(&row.actor)
-    .bind(json_text(&row.data))
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
-    // Another writer appended this event number: the case changed since it was read.
-    if done.rows_affected() == 0 {
-        return Err(StoreError::Conflict(row.case_id.clone()));
-    }
-    Ok(())
-}
-
-async fn upsert_deadline(tx: &mut Tx, row: &DeadlineRow) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO deadlines (case_id, name, due_at, state, data)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (case_id, name)
-         DO UPDATE SET due_at = excluded.due_at, state = excluded.state, data = excluded.data",
-    )
-    .bind(&row.case_id)
-    .bind(&row.name)
-    .bind(row.due_at)
-    .bind(&row.state)
-    .bind(json_text(&row.data))
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
-    Ok(())
-}
-
-async fn insert_outbox(tx: &mut Tx, row: &OutboxRow) -> Result<(), StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO outbox (id, case_id, recipient, kind, priority, bytes, created_at, attempts,
-                             next_attempt_at, delivered_at, last_error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&row.id)
-    .bind(&row.case_id)
-    .bind(&row.to)
-    .bind(&row.kind)
-    .bind(row.priority)
-    .bind(&row.bytes)
-    .bind(row.created_at)
-    .bind(row.attempts)
-    .bind(row.next_attempt_at)
-    .bind(row.delivered_at)
-    .bind(&row.last_error)
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
-    // Envelope ids are unique by construction; a second message with the same id is a bug in
-    // the caller, not a race, so it is refused rather than reported as a conflict to retry.
-    if done.rows_affected() == 0 {
-        return Err(StoreError::Backend(format!(
-            "outbox message `{}` exists already",
-            row.id
-        )));
-    }
-    Ok(())
-}
-
-async fn update_outbox(tx: &mut Tx, update: &OutboxUpdate) -> Result<(), StoreError> {
-    // Both count one delivery attempt; only a pending message can be updated.
-    let (id, done) = match update {
-        OutboxUpdate::Delivered { id, at } => {
-            let done = sqlx::query(
-                "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1
-                 WHERE id = ?1 AND delivered_at IS NULL",
-            )
-            .bind(id)
-            .bind(*at)
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
-            (id, done)
-        }
-        OutboxUpdate::Failed {
-            id,
-            error,
-            next_attempt_at,
-        } => {
-            let done = sqlx::query(
-                "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, attempts = attempts + 1
-                 WHERE id = ?1 AND delivered_at IS NULL",
-            )
-            .bind(id)
-            .bind(error)
-            .bind(*next_attempt_at)
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
-            (id, done)
-        }
-    };
-    if done.rows_affected() == 0 {
-        return Err(StoreError::Backend(format!(
-            "outbox message `{id}` is unknown or delivered already"
-        )));
-    }
-    Ok(())
-}
-
-async fn insert_audit(tx: &mut Tx, row: &AuditRow) -> Result<(), StoreError> {
-    // `seq` is left to AUTOINCREMENT: the row's own value is ignored.
-    sqlx::query("INSERT INTO audit (at, actor, action, case_id, data) VALUES (?1, ?2, ?3, ?4, ?5)")
-        .bind(row.at)
-        .bind(&row.actor)
-        .bind(&row.action)
-        .bind(&row.case_id)
-        .bind(json_text(&row.data))
-        .execute(&mut **tx)
-        .await
-        .map_err(backend)?;
-    Ok(())
-}
-
-async fn upsert_item(tx: &mut Tx, row: &ItemRow) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO items (id, case_id, sha256, sealed, item_key, retain_until, deleted_at, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT (id)
-         DO UPDATE SET case_id = excluded.case_id, sha256 = excluded.sha256,
-                       sealed = excluded.sealed, item_key = excluded.item_key,
-                       retain_until = excluded.retain_until, deleted_at = excluded.deleted_at,
-                       data = excluded.data",
-    )
-    .bind(&row.id)
-    .bind(&row.case_id)
-    .bind(&row.sha256)
-    .bind(&row.sealed)
-    .bind(&row.key)
-    .bind(row.retain_until)
-    .bind(row.deleted_at)
-    .bind(json_text(&row.data))
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
-    Ok(())
 }
 
 // ---- reading rows back ----
@@ -604,7 +335,7 @@ impl FaultInjection for SqliteStore {
         change: &Change,
         fault: Option<usize>,
     ) -> Result<(), StoreError> {
-        self.apply_inner(change, fault).await
+        self.writer.apply(change, fault).await
     }
 }
 
@@ -614,7 +345,7 @@ impl FaultInjection for SqliteStore {
 /// id).
 impl Store for SqliteStore {
     async fn apply(&self, change: &Change) -> Result<(), StoreError> {
-        self.apply_inner(change, None).await
+        self.writer.apply(change, None).await
     }
 
     async fn case(&self, id: &str) -> Result<Option<CaseRow>, StoreError> {

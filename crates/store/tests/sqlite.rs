@@ -11,12 +11,17 @@
 
 mod conformance;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
-use comity_store::faulty::FaultyStore;
+use comity_store::faulty::{FaultInjection, FaultyStore};
 use comity_store::sqlite::SqliteStore;
 use comity_store::{CaseFilter, CaseWrite, Change, Store, StoreError};
-use conformance::{T0, audit, case, dump, event, every_kind_of_write, seed};
+use conformance::{
+    T0, audit, bumped, case, dump, event, every_kind_of_write, message, received, seed,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{AssertSqlSafe, Connection};
 use tempfile::TempDir;
@@ -80,6 +85,8 @@ conformance!(
     faults_without_inbound,
     faults_new_case,
     fault_is_used_once,
+    many_concurrent_applies,
+    losers_fail_alone,
 );
 
 /// A connection of its own to the database file, beside the store's pool.
@@ -412,4 +419,250 @@ async fn writes_happen_in_the_documented_order() {
     let err = store.apply(&change).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert_eq!(store.inbound("e-9").await.unwrap(), None);
+}
+
+/// Holds the database's write lock from a connection of its own until `release`, so that the
+/// store's writer waits at its next `BEGIN IMMEDIATE` and what comes after queues behind it.
+async fn hold_write_lock(path: &Path) -> SqliteConnection {
+    let mut conn = raw(path).await;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn
+}
+
+async fn release(mut conn: SqliteConnection) {
+    sqlx::query("COMMIT").execute(&mut conn).await.unwrap();
+}
+
+/// Changes queued together are committed in one transaction, each in a savepoint of its own:
+/// a conflict, a duplicate envelope, a constraint violation and an injected fault each fail
+/// alone, with their own error, and leave nothing; the rest of the batch commits.
+#[tokio::test]
+async fn one_transaction_for_a_batch_and_losers_fail_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = Arc::new(file(&dir).await);
+    let a = case("c-a", "received", T0);
+    store
+        .apply(&Change {
+            cases: vec![CaseWrite::Insert(a.clone())],
+            inbound: vec![conformance::inbound("e-seen", Some("c-a"))],
+            ..Change::default()
+        })
+        .await
+        .unwrap();
+    let before = store.writer_stats();
+
+    let lock = hold_write_lock(&path).await;
+    // the first change waits alone at BEGIN; everything after it queues
+    let first = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.apply(&received(100)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    let spawn = |tasks: &mut tokio::task::JoinSet<_>, name: &'static str, change: Change, fault| {
+        let store = Arc::clone(&store);
+        tasks.spawn(async move { (name, store.apply_with_fault(&change, fault).await) });
+    };
+    for n in 0..20 {
+        spawn(&mut tasks, "good", received(n), None);
+    }
+    spawn(
+        &mut tasks,
+        "winner",
+        Change {
+            cases: vec![bumped(&a, "decided", T0 + 1)],
+            outbox: vec![message("m-winner", Some("c-a"), 1, T0)],
+            ..Change::default()
+        },
+        None,
+    );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    spawn(
+        &mut tasks,
+        "conflict",
+        Change {
+            cases: vec![bumped(&a, "refused", T0 + 2)],
+            outbox: vec![message("m-loser", Some("c-a"), 1, T0)],
+            ..Change::default()
+        },
+        None,
+    );
+    spawn(
+        &mut tasks,
+        "duplicate",
+        Change {
+            inbound: vec![conformance::inbound("e-seen", Some("c-dup"))],
+            cases: vec![CaseWrite::Insert(case("c-dup", "received", T0))],
+            ..Change::default()
+        },
+        None,
+    );
+    spawn(
+        &mut tasks,
+        "constraint",
+        Change {
+            inbound: vec![conformance::inbound("e-orphan", None)],
+            deadlines: vec![conformance::deadline("c-none", "x", T0, "open")],
+            ..Change::default()
+        },
+        None,
+    );
+    spawn(&mut tasks, "fault", received(50), Some(3));
+    for n in 20..40 {
+        spawn(&mut tasks, "good", received(n), None);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // nobody has an answer while the lock is held: they wait in the queue, not in SQLite
+    assert!(!first.is_finished());
+    assert!(tasks.try_join_next().is_none());
+    release(lock).await;
+
+    first.await.unwrap().unwrap();
+    let results = tasks.join_all().await;
+    let mut good = 0;
+    for (name, r) in results {
+        match name {
+            "good" | "winner" => {
+                assert!(r.is_ok(), "{name}: {r:?}");
+                good += 1;
+            }
+            "conflict" => assert!(
+                matches!(&r, Err(StoreError::Conflict(id)) if id == "c-a"),
+                "{r:?}"
+            ),
+            "duplicate" => assert!(
+                matches!(&r, Err(StoreError::Duplicate(id)) if id == "e-seen"),
+                "{r:?}"
+            ),
+            "constraint" => assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}"),
+            "fault" => {
+                let Err(StoreError::Backend(message)) = r else {
+                    panic!("{r:?}")
+                };
+                assert_eq!(message, "injected fault at write 3");
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(good, 41);
+    // the first change alone, then all 45 queued behind it in one transaction
+    let stats = store.writer_stats();
+    assert_eq!(stats.transactions - before.transactions, 2, "{stats:?}");
+    assert_eq!(stats.committed - before.committed, 42, "{stats:?}");
+    assert_eq!(stats.refused - before.refused, 4, "{stats:?}");
+
+    // the losers left nothing; the winners everything
+    let stored = store.case("c-a").await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.state.as_str()), (2, "decided"));
+    let outbox: Vec<String> = store
+        .outbox(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(outbox.len(), 42);
+    assert!(outbox.contains(&"m-winner".to_owned()));
+    assert!(!outbox.contains(&"m-loser".to_owned()));
+    assert!(!outbox.contains(&"m-050".to_owned()));
+    assert!(store.case("c-dup").await.unwrap().is_none());
+    assert!(store.case("c-050").await.unwrap().is_none());
+    assert!(store.events("c-050").await.unwrap().is_empty());
+    assert_eq!(store.inbound("e-050").await.unwrap(), None);
+    assert_eq!(store.inbound("e-orphan").await.unwrap(), None);
+    assert_eq!(store.cases(&CaseFilter::default()).await.unwrap().len(), 42);
+    assert_eq!(store.audit(0, u32::MAX).await.unwrap().len(), 41);
+}
+
+/// More writers than the queue holds while the writer is stuck: they wait for room (no error,
+/// no unbounded memory), then `close` lets the writer finish what it accepted. Every change
+/// answered Ok is in the file after reopening; every change refused because the store closed
+/// is not; applying after close fails cleanly, and closing twice is harmless.
+#[tokio::test]
+async fn queued_changes_are_committed_on_close_and_survive_reopening() {
+    const N: usize = 600;
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = Arc::new(file(&dir).await);
+    let lock = hold_write_lock(&path).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..N {
+        let store = Arc::clone(&store);
+        tasks.spawn(async move { (n, store.apply(&received(n)).await) });
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(tasks.try_join_next().is_none());
+    let closing = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.close().await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // a change sent after close began: accepted (if it found room in the queue before the
+    // writer took the close) or refused, never lost
+    let late = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.apply(&received(N)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    release(lock).await;
+    closing.await.unwrap();
+    let late = late.await.unwrap();
+    let mut committed = BTreeSet::new();
+    let mut refused = BTreeSet::new();
+    for (n, r) in tasks.join_all().await.into_iter().chain([(N, late)]) {
+        match r {
+            Ok(()) => committed.insert(n),
+            Err(StoreError::Backend(_)) => refused.insert(n),
+            Err(e) => panic!("{n}: {e:?}"),
+        };
+    }
+    // every writer that was waiting for room when close began got in before it
+    assert!(
+        (0..N).all(|n| committed.contains(&n)),
+        "refused: {refused:?}"
+    );
+    // closed: more applies fail cleanly, closing again is harmless
+    let Err(StoreError::Backend(message)) = store.apply(&received(N + 1)).await else {
+        panic!()
+    };
+    assert_eq!(message, "the store is closed");
+    store.close().await;
+
+    let reopened = SqliteStore::open(&path).await.unwrap();
+    for n in 0..=N + 1 {
+        let stored = reopened.case(&format!("c-{n:03}")).await.unwrap();
+        assert_eq!(stored.is_some(), committed.contains(&n), "change {n}");
+        assert_eq!(
+            reopened
+                .inbound(&format!("e-{n:03}"))
+                .await
+                .unwrap()
+                .is_some(),
+            committed.contains(&n),
+            "change {n}"
+        );
+    }
+    assert_eq!(
+        reopened.audit(0, u32::MAX).await.unwrap().len(),
+        committed.len()
+    );
+    reopened.close().await;
+}
+
+/// The in-memory store is one database for its readers and its writer.
+#[tokio::test]
+async fn in_memory_stores_are_separate_and_shared_by_clones() {
+    let one = memory().await;
+    let two = memory().await;
+    let clone = one.clone();
+    clone.apply(&received(1)).await.unwrap();
+    assert!(one.case("c-001").await.unwrap().is_some());
+    assert!(two.case("c-001").await.unwrap().is_none());
+    one.close().await;
+    assert!(clone.apply(&received(2)).await.is_err());
+    two.apply(&received(2)).await.unwrap();
 }

@@ -8,6 +8,7 @@ use comity_store::{
     Millis, OutboxRow, OutboxUpdate, Store, StoreError,
 };
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 pub const T0: Millis = 1_700_000_000_000;
 const HOUR: Millis = 3_600_000;
@@ -317,6 +318,7 @@ pub async fn round_trip_events<S: Store>(store: S) {
     );
     assert_eq!(store.events("c-2").await.unwrap(), vec![e[2].clone()]);
     assert!(store.events("c-none").await.unwrap().is_empty());
+    assert_eq!(store.inbound("e-orphan").await.unwrap(), None);
 }
 
 pub async fn round_trip_deadlines<S: Store>(store: S) {
@@ -807,6 +809,219 @@ pub async fn duplicate_inbound<S: Store>(store: S) {
     }
     assert_eq!(dump(&store, &["c-1", "c-2"], &["e-1"]).await, before);
     assert_eq!(store.inbound("e-1").await.unwrap(), Some(first));
+}
+
+// ---- many writers at once ----
+
+/// The change a request from another node makes: the inbound record, a new case, its first
+/// event, an acknowledgement in the outbox and an audit entry.
+pub fn received(n: usize) -> Change {
+    let id = format!("c-{n:03}");
+    Change {
+        inbound: vec![inbound(&format!("e-{n:03}"), Some(&id))],
+        cases: vec![CaseWrite::Insert(case(&id, "received", T0 + n as Millis))],
+        events: vec![event(&id, 1, "received")],
+        outbox: vec![message(&format!("m-{n:03}"), Some(&id), 1, T0)],
+        audit: vec![audit("received", Some(&id), T0)],
+        ..Change::default()
+    }
+}
+
+/// Applies every change at once, each from a task of its own, and returns the results in the
+/// order of `changes`.
+pub async fn apply_all<S: Store + 'static>(
+    store: &Arc<S>,
+    changes: Vec<Change>,
+) -> Vec<Result<(), StoreError>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, change) in changes.into_iter().enumerate() {
+        let store = Arc::clone(store);
+        tasks.spawn(async move { (i, store.apply(&change).await) });
+    }
+    let mut results: Vec<_> = tasks.join_all().await;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// 200 writers at once: every change is committed, whole, once.
+pub async fn many_concurrent_applies<S: Store + 'static>(store: S) {
+    const N: usize = 200;
+    let store = Arc::new(store);
+    let results = apply_all(&store, (0..N).map(received).collect()).await;
+    for (n, r) in results.iter().enumerate() {
+        assert!(r.is_ok(), "change {n}: {r:?}");
+    }
+    let cases = store.cases(&all_cases()).await.unwrap();
+    assert_eq!(cases.len(), N);
+    for n in 0..N {
+        let id = format!("c-{n:03}");
+        assert_eq!(store.events(&id).await.unwrap().len(), 1, "{id}");
+        let inbound = store.inbound(&format!("e-{n:03}")).await.unwrap().unwrap();
+        assert_eq!(inbound.case_id.as_deref(), Some(id.as_str()));
+    }
+    assert_eq!(store.outbox(None).await.unwrap().len(), N);
+    // the store numbers audit entries 1..=N without gaps or repeats, whatever the interleaving
+    let seqs: Vec<i64> = store
+        .audit(0, u32::MAX)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.seq)
+        .collect();
+    assert_eq!(seqs, (1..=N as i64).collect::<Vec<_>>());
+}
+
+/// Writers that lose fail alone: among many good changes applied at once, ten updates of one
+/// case from the same version (one wins, nine conflict), a repeat of a recorded envelope, two
+/// changes recording the same new envelope (one wins, one is a duplicate) and a change whose
+/// event names no case. Each loser gets its own error and leaves no row; every other change is
+/// committed whole.
+pub async fn losers_fail_alone<S: Store + 'static>(store: S) {
+    let store = Arc::new(store);
+    let a = case("c-a", "received", T0);
+    apply(
+        &*store,
+        Change {
+            cases: vec![CaseWrite::Insert(a.clone())],
+            inbound: vec![inbound("e-seen", Some("c-a"))],
+            ..Change::default()
+        },
+    )
+    .await;
+
+    let mut changes: Vec<Change> = (0..40).map(received).collect();
+    let racers = changes.len();
+    for r in 0..10 {
+        changes.push(Change {
+            cases: vec![bumped(&a, &format!("state-{r}"), T0 + r)],
+            outbox: vec![message(&format!("m-race-{r}"), Some("c-a"), 1, T0)],
+            audit: vec![audit(&format!("race-{r}"), Some("c-a"), T0)],
+            ..Change::default()
+        });
+    }
+    let repeat = changes.len();
+    changes.push(Change {
+        inbound: vec![inbound("e-seen", Some("c-x"))],
+        cases: vec![CaseWrite::Insert(case("c-x", "received", T0))],
+        outbox: vec![message("m-x", Some("c-x"), 1, T0)],
+        ..Change::default()
+    });
+    let twins = changes.len();
+    for t in 0..2 {
+        let id = format!("c-twin-{t}");
+        changes.push(Change {
+            inbound: vec![inbound("e-twin", Some(&id))],
+            cases: vec![CaseWrite::Insert(case(&id, "received", T0))],
+            audit: vec![audit("twin", Some(&id), T0)],
+            ..Change::default()
+        });
+    }
+    let orphan = changes.len();
+    // the inbound row is written before the event that fails, and must go with it
+    changes.push(Change {
+        inbound: vec![inbound("e-orphan", None)],
+        events: vec![event("c-none", 1, "x")],
+        audit: vec![audit("orphan", None, T0)],
+        ..Change::default()
+    });
+    // interleave the losers with the good changes
+    let mut order: Vec<usize> = (0..changes.len()).collect();
+    order.sort_by_key(|&i| (i * 7919) % changes.len());
+    let shuffled: Vec<Change> = order.iter().map(|&i| changes[i].clone()).collect();
+    let mut results: Vec<Option<Result<(), StoreError>>> =
+        (0..changes.len()).map(|_| None).collect();
+    for (r, &i) in apply_all(&store, shuffled).await.into_iter().zip(&order) {
+        results[i] = Some(r);
+    }
+    let results: Vec<Result<(), StoreError>> = results.into_iter().map(Option::unwrap).collect();
+
+    for (n, r) in results[..racers].iter().enumerate() {
+        assert!(r.is_ok(), "good change {n}: {r:?}");
+    }
+    let race = &results[racers..repeat];
+    let winners: Vec<usize> = (0..race.len()).filter(|&r| race[r].is_ok()).collect();
+    assert_eq!(winners.len(), 1, "{race:?}");
+    for r in race.iter().filter(|r| r.is_err()) {
+        assert!(
+            matches!(r, Err(StoreError::Conflict(id)) if id == "c-a"),
+            "{r:?}"
+        );
+    }
+    assert!(
+        matches!(&results[repeat], Err(StoreError::Duplicate(id)) if id == "e-seen"),
+        "{:?}",
+        results[repeat]
+    );
+    let twin = &results[twins..orphan];
+    assert_eq!(twin.iter().filter(|r| r.is_ok()).count(), 1, "{twin:?}");
+    assert!(
+        twin.iter()
+            .any(|r| matches!(r, Err(StoreError::Duplicate(id)) if id == "e-twin")),
+        "{twin:?}"
+    );
+    assert!(
+        matches!(results[orphan], Err(StoreError::Backend(_))),
+        "{:?}",
+        results[orphan]
+    );
+
+    // what the winners wrote, and nothing of the losers
+    let w = winners[0];
+    let stored = store.case("c-a").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.version, stored.state.as_str()),
+        (2, format!("state-{w}").as_str())
+    );
+    let outbox: Vec<String> = store
+        .outbox(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(outbox.len(), racers + 1, "{outbox:?}");
+    assert!(outbox.contains(&format!("m-race-{w}")), "{outbox:?}");
+    assert!(!outbox.contains(&"m-x".to_owned()), "{outbox:?}");
+    let actions: Vec<String> = store
+        .audit(0, u32::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert_eq!(actions.len(), racers + 2, "{actions:?}");
+    assert!(actions.contains(&format!("race-{w}")), "{actions:?}");
+    assert!(!actions.contains(&"orphan".to_owned()), "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "twin").count(), 1);
+    let twin_case = store
+        .inbound("e-twin")
+        .await
+        .unwrap()
+        .unwrap()
+        .case_id
+        .unwrap();
+    let cases: Vec<String> = store
+        .cases(&all_cases())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(cases.len(), 1 + racers + 1, "{cases:?}");
+    assert!(cases.contains(&twin_case), "{cases:?}");
+    assert!(!cases.contains(&"c-x".to_owned()), "{cases:?}");
+    assert_eq!(
+        store
+            .inbound("e-seen")
+            .await
+            .unwrap()
+            .unwrap()
+            .case_id
+            .as_deref(),
+        Some("c-a")
+    );
+    assert!(store.events("c-none").await.unwrap().is_empty());
+    assert_eq!(store.inbound("e-orphan").await.unwrap(), None);
 }
 
 // ---- queries ----
