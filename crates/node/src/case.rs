@@ -1,7 +1,9 @@
 //! A case as the node keeps it: the request's facts (a `comity.scenario/1` document), the
 //! engine's proposal, and what each side did, in one document stored with the case row.
 
-use comity_types::{Content, Duty, Ground, GroundStatus, Instrument, Outcome, RequestKind};
+use comity_types::{
+    Content, DataCategory, Duty, Ground, GroundStatus, Instrument, Outcome, RequestKind,
+};
 use serde::{Deserialize, Serialize};
 
 /// Which side of the request this node is.
@@ -24,8 +26,12 @@ impl Side {
 /// Where a case is in its lifecycle.
 ///
 /// Requesting side: draft → checked → sent ⇄ clarification_asked → decided → delivered →
-/// closed. Requested side: received ⇄ clarification_asked → (consulting) → decided →
-/// delivered → closed.
+/// closed; a draft the engine finds nonconforming may be sent with an override reason. Requested
+/// side: received ⇄ clarification_asked → (consulting) → decided → delivered → closed.
+///
+/// A production order (see [`ProductionOrder`]) uses the same states: on the issuing side
+/// sent ⇄ clarification_asked → delivered (complied) or decided (objected) → closed; on the
+/// provider's side received ⇄ clarification_asked → delivered or decided → closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
@@ -80,11 +86,48 @@ impl State {
 pub struct Proposal {
     pub outcome: Outcome,
     pub missing: Vec<Content>,
+    /// The missing contents with the provisions that require them (e.g. UNCC 40(15)(c)).
+    #[serde(default)]
+    pub missing_contents: Vec<MissingContent>,
     pub grounds: Vec<GroundEntry>,
     pub duties: Vec<Duty>,
     pub deadlines: Vec<DeadlineEntry>,
     pub review_required: bool,
     /// Every citation of the decision, for the record.
+    pub cites: Vec<String>,
+    /// Why the engine was not asked (a domestic production order: domestic law governs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Proposal {
+    /// The proposal area of a domestic production order: the treaty engine does not decide it.
+    /// The outcome is `not_applicable` because no treaty governs the order itself; the note
+    /// says so, and names the provisions that oblige the Party to have the power.
+    pub fn domestic(powers: &[String]) -> Self {
+        Proposal {
+            outcome: Outcome::NotApplicable,
+            missing: Vec::new(),
+            missing_contents: Vec::new(),
+            grounds: Vec::new(),
+            duties: Vec::new(),
+            deadlines: Vec::new(),
+            review_required: false,
+            cites: Vec::new(),
+            note: Some(format!(
+                "domestic production order: the treaty engine does not decide it; the requested \
+                 Party's domestic law governs it ({}) and Comity records it",
+                powers.join(", ")
+            )),
+        }
+    }
+}
+
+/// A content the request lacks, with the provisions that require it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MissingContent {
+    pub content: Content,
     pub cites: Vec<String>,
 }
 
@@ -187,6 +230,11 @@ pub struct ItemRef {
     pub name: String,
     pub sha256: String,
     pub size: u64,
+    /// The item's own chain of custody before this delivery, for an item produced elsewhere
+    /// (by a service provider under a production order) and delivered on; the delivery's
+    /// `custody` continues it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custody: Vec<CustodyEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,6 +252,10 @@ pub struct Exchange {
     pub at: String,
     pub by: String,
     pub text: String,
+    /// For a request for clarification: the contents the engine found missing, with the
+    /// provisions that require them (UNCC 40(15), asked under 40(16)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<MissingContent>,
 }
 
 /// The preservation period and its extensions (UNCC 42(8)-(9), BUD 29(7)).
@@ -245,4 +297,45 @@ pub struct CaseDoc {
     pub preservation: Option<Preservation>,
     pub deliveries: Vec<Delivery>,
     pub closed_reason: Option<String>,
+    /// Why the requesting officer sent a request the engine found nonconforming.
+    #[serde(default)]
+    pub send_override_reason: Option<String>,
+    /// The case this one carries out: for a production order on the issuing node, the executed
+    /// request it serves.
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// The production orders issued to carry this case out.
+    #[serde(default)]
+    pub children: Vec<String>,
+    /// Set when the case is a domestic production order rather than a treaty request.
+    #[serde(default)]
+    pub production_order: Option<ProductionOrder>,
+    /// Items produced for this case under production orders, kept to be delivered on.
+    #[serde(default)]
+    pub received: Vec<Delivery>,
+}
+
+/// A domestic production order (UNCC 27, BUD 18): the requested Party's authority orders a
+/// service provider in its territory to produce specified stored data, to carry out a request
+/// it decided to execute. Domestic law governs it; the treaty engine does not decide it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductionOrder {
+    /// The categories of data to produce.
+    pub data: Vec<DataCategory>,
+    /// The account, number, address or other identifier whose data is sought.
+    pub subject: String,
+    /// The first and last day (inclusive) of the period the data concern.
+    pub period_from: String,
+    pub period_to: String,
+    /// The domestic legal basis the issuing officer cites.
+    pub legal_basis: String,
+    /// The treaty provisions under which the Party has the power, for the record (UNCC 27(a)/(b)
+    /// or BUD 18(1)(a)/(b), with the conditions and safeguards of UNCC 24 or BUD 15).
+    pub treaty_powers: Vec<String>,
+    /// Produce by the end of this day.
+    pub due: String,
+    /// The provider must not disclose the order or its substance, in particular to the subject.
+    pub confidential: bool,
+    pub instructions: Option<String>,
 }

@@ -29,7 +29,8 @@ pub enum NodeError {
         "a refusal on nationality must record the submission of the case for prosecution ({0})"
     )]
     ProsecutionRequired(String),
-    #[error("the engine's outcome is `{0}`: executing needs an override reason")]
+    /// What needs an override reason, and why (the message names the field).
+    #[error("{0}")]
     OverrideRequired(String),
     #[error("envelope refused: {code}: {message}")]
     EnvelopeRefused { code: &'static str, message: String },

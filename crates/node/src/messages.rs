@@ -1,7 +1,7 @@
 //! What nodes say to each other about a case: one payload type per envelope kind. Every payload
 //! names the case by the id the requesting node gave it, which both nodes use.
 
-use crate::case::{CustodyEntry, DataConditions, Disposition};
+use crate::case::{CustodyEntry, DataConditions, Disposition, MissingContent, ProductionOrder};
 use comity_types::{Content, Ground};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,10 @@ pub mod kinds {
     pub const EXTENSION_REPLY: &str = "case.extension_reply";
     pub const AVAILABILITY_NOTICE: &str = "case.availability_notice";
     pub const CLOSED: &str = "case.closed";
+    /// A domestic production order, from an authority to a service provider of its own Party.
+    pub const PRODUCTION_ORDER: &str = "case.production_order";
+    /// The provider's objection to a production order, with its reasons.
+    pub const PRODUCTION_OBJECTION: &str = "case.production_objection";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +38,17 @@ pub struct RequestMsg {
 pub struct TextMsg {
     pub case: String,
     pub text: String,
+}
+
+/// A request for clarification; `missing` names the contents the engine found missing, with
+/// their provisions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClarificationMsg {
+    pub case: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<MissingContent>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +87,10 @@ pub struct ResultItem {
     pub sha256: String,
     /// Base64 of the item's bytes (the whole envelope is sealed to the recipient).
     pub data: String,
+    /// The item's chain of custody before this delivery, for an item produced by a service
+    /// provider and delivered on; the message's `custody` continues it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custody: Vec<CustodyEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,4 +109,15 @@ pub struct ExtensionReplyMsg {
     pub granted: bool,
     pub until: Option<String>,
     pub text: String,
+}
+
+/// A production order, as the provider receives it: what to produce, by when, on what basis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductionOrderMsg {
+    pub case: String,
+    pub order: ProductionOrder,
+    /// The order serves an emergency (it travels in the emergency lane).
+    #[serde(default)]
+    pub emergency: bool,
 }

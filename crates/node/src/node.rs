@@ -6,6 +6,7 @@ use crate::error::NodeError;
 use crate::messages::{self, kinds};
 use base64::Engine as _;
 use comity_crypto::{EncryptionSecret, Sha256Digest, SigningSecret};
+use comity_protocol::Role;
 use comity_protocol::envelope::{SealRandomness, seal_envelope, verify_envelope};
 use comity_protocol::{AuthorityId, EnvelopeHeader, EnvelopeId, Timestamp, VerifiedDirectory};
 use comity_rules::RuleSet;
@@ -14,7 +15,9 @@ use comity_store::{
     AuditRow, CaseFilter, CaseRow, CaseWrite, Change, DeadlineRow, EventRow, InboundRow, ItemRow,
     Millis, OutboxRow, OutboxUpdate, Store,
 };
-use comity_types::{Content, Duty, Ground, GroundStatus, Outcome, RequestKind, Scenario};
+use comity_types::{
+    Content, DataCategory, Duty, Ground, GroundStatus, Instrument, Outcome, RequestKind, Scenario,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -68,6 +71,36 @@ pub struct DecideInput {
     pub conditions: Vec<String>,
     pub prosecution: Option<ProsecutionSubmission>,
     pub override_reason: Option<String>,
+}
+
+/// A production order, as the issuing officer writes it (see [`ProductionOrder`]).
+#[derive(Debug, Clone, Default)]
+pub struct ProductionOrderInput {
+    /// The service provider's authority id (of this node's Party).
+    pub provider: String,
+    pub data: Vec<DataCategory>,
+    pub subject: String,
+    /// First and last day (inclusive, `YYYY-MM-DD`) of the period the data concern.
+    pub period_from: String,
+    pub period_to: String,
+    /// The domestic legal basis cited.
+    pub legal_basis: String,
+    /// Produce by the end of this day (`YYYY-MM-DD`), not before today.
+    pub due: String,
+    /// The provider must not disclose the order (to the subject or anyone else).
+    pub confidential: bool,
+    pub instructions: Option<String>,
+    /// An idempotency key: the same reference for the same case returns the order it issued.
+    pub reference: Option<String>,
+}
+
+/// What a delivery carries: new items (name, bytes), and items received for the case under a
+/// production order, delivered on by id with their chain of custody.
+#[derive(Debug, Clone, Default)]
+pub struct DeliverInput {
+    pub items: Vec<(String, Vec<u8>)>,
+    pub received: Vec<String>,
+    pub retention_days: Option<u32>,
 }
 
 /// What `receive` did with an envelope; a repeat of the same envelope gets the same receipt.
@@ -211,7 +244,43 @@ fn illegal(doc: &CaseDoc, action: &'static str, allowed: &[State]) -> NodeError 
     }
 }
 
+/// The case must be a treaty request on `side` in one of the `allowed` states.
 fn require(
+    doc: &CaseDoc,
+    side: Side,
+    action: &'static str,
+    allowed: &[State],
+) -> Result<(), NodeError> {
+    if doc.production_order.is_some() {
+        return Err(NodeError::IllegalTransition {
+            case: doc.id.clone(),
+            state: doc.state.as_str().to_owned(),
+            action,
+            allowed: "treaty requests only; this case is a domestic production order".into(),
+        });
+    }
+    require_side(doc, side, action, allowed)
+}
+
+/// The case must be a production order on `side` in one of the `allowed` states.
+fn require_order(
+    doc: &CaseDoc,
+    side: Side,
+    action: &'static str,
+    allowed: &[State],
+) -> Result<(), NodeError> {
+    if doc.production_order.is_none() {
+        return Err(NodeError::IllegalTransition {
+            case: doc.id.clone(),
+            state: doc.state.as_str().to_owned(),
+            action,
+            allowed: "production orders only; this case is a treaty request".into(),
+        });
+    }
+    require_side(doc, side, action, allowed)
+}
+
+fn require_side(
     doc: &CaseDoc,
     side: Side,
     action: &'static str,
@@ -227,6 +296,85 @@ fn require(
         return Err(e);
     }
     Ok(())
+}
+
+fn parse_date(field: &str, text: &str) -> Result<jiff::civil::Date, NodeError> {
+    text.parse().map_err(|_| {
+        NodeError::BadInput(format!(
+            "`{field}`: `{text}` is not a date (expected YYYY-MM-DD)"
+        ))
+    })
+}
+
+/// The missing contents of a proposal with their provisions (for a document stored before
+/// the provisions were kept, the contents alone).
+fn missing_of(p: &Proposal) -> Vec<MissingContent> {
+    if p.missing_contents.len() == p.missing.len() {
+        return p.missing_contents.clone();
+    }
+    p.missing
+        .iter()
+        .map(|c| MissingContent {
+            content: *c,
+            cites: Vec::new(),
+        })
+        .collect()
+}
+
+fn missing_text(list: &[MissingContent]) -> String {
+    list.iter()
+        .map(|m| {
+            if m.cites.is_empty() {
+                m.content.to_string()
+            } else {
+                format!("{} ({})", m.content, m.cites.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The treaty provisions under which a Party has the power to order production of `data`
+/// from a service provider in its territory: UNCC 27 or BUD 18 ((b) subscriber information,
+/// (a) other specified stored data), and the conditions and safeguards of UNCC 24 or BUD 15.
+fn production_powers(basis: Instrument, data: &[DataCategory]) -> Vec<String> {
+    let uncc = basis == Instrument::Uncc;
+    let mut out = Vec::new();
+    if data.iter().any(|d| *d != DataCategory::Subscriber) {
+        out.push(if uncc { "UNCC 27(a)" } else { "BUD 18(1)(a)" }.to_owned());
+    }
+    if data.contains(&DataCategory::Subscriber) {
+        out.push(if uncc { "UNCC 27(b)" } else { "BUD 18(1)(b)" }.to_owned());
+    }
+    out.push(if uncc { "UNCC 24" } else { "BUD 15" }.to_owned());
+    out
+}
+
+/// The instrument of the power behind a production order: UNCC 27 for a UNCC request, BUD 18
+/// otherwise (the protocols add no production power of their own).
+fn power_basis(basis: Instrument) -> Instrument {
+    if basis == Instrument::Uncc {
+        Instrument::Uncc
+    } else {
+        Instrument::Bud
+    }
+}
+
+/// The bytes of an item sealed at rest.
+fn open_sealed(row: &ItemRow) -> Result<Vec<u8>, NodeError> {
+    let item = &row.id;
+    let (Some(sealed), Some(key)) = (&row.sealed, &row.key) else {
+        return Err(NodeError::BadInput(format!("item `{item}` was deleted")));
+    };
+    let ikm: [u8; 32] = key
+        .clone()
+        .try_into()
+        .map_err(|_| NodeError::Internal("bad item key".into()))?;
+    let secret = EncryptionSecret::derive(&ikm);
+    let (enc, ct) = sealed.split_at(32.min(sealed.len()));
+    let bytes = comity_crypto::seal::open(&secret, b"comity/item/v1", item.as_bytes(), enc, ct)
+        .map_err(|e| NodeError::Internal(format!("item `{item}` does not open: {e}")))?;
+    Ok(bytes.to_vec())
 }
 
 fn parse_scenario(text: &str) -> Result<ScenarioFile, NodeError> {
@@ -287,6 +435,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             at: self.now().to_string(),
             by: by.to_owned(),
             text: text.into(),
+            missing: Vec::new(),
         }
     }
 
@@ -331,6 +480,14 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         Proposal {
             outcome: d.outcome,
             missing: d.missing.iter().map(|m| m.content).collect(),
+            missing_contents: d
+                .missing
+                .iter()
+                .map(|m| MissingContent {
+                    content: m.content,
+                    cites: m.support.cites().iter().map(ToString::to_string).collect(),
+                })
+                .collect(),
             grounds: d
                 .grounds
                 .iter()
@@ -352,6 +509,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 .collect(),
             review_required: d.review_required(),
             cites: d.all_cites().iter().map(ToString::to_string).collect(),
+            note: None,
         }
     }
 
@@ -512,6 +670,11 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             preservation: None,
             deliveries: Vec::new(),
             closed_reason: None,
+            send_override_reason: None,
+            parent: None,
+            children: Vec::new(),
+            production_order: None,
+            received: Vec::new(),
         };
         let now = self.now_ms();
         let mut w = Writer::new(now);
@@ -581,8 +744,61 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
 
     /// Sends a checked request to the requested authority.
     pub async fn send(&self, officer: &str, case: &str) -> Result<CaseDoc, NodeError> {
+        self.send_with(officer, case, None).await
+    }
+
+    /// Sends a request. A checked request needs no override. A draft the engine finds
+    /// nonconforming (contents missing) is sent only with a written `override_reason`, recorded
+    /// in the case, its event and the audit trail: the requested Party may then ask for the
+    /// missing contents (UNCC 40(16)) or refuse (40(21)(a)). A draft the engine finds not
+    /// applicable is never sent.
+    pub async fn send_with(
+        &self,
+        officer: &str,
+        case: &str,
+        override_reason: Option<&str>,
+    ) -> Result<CaseDoc, NodeError> {
         let (row, mut doc) = self.load(case).await?;
-        require(&doc, Side::Requesting, "send", &[State::Checked])?;
+        require(
+            &doc,
+            Side::Requesting,
+            "send",
+            &[State::Checked, State::Draft],
+        )?;
+        let reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
+        if let Some(r) = reason
+            && r.len() > 64 * 1024
+        {
+            return Err(NodeError::BadInput(
+                "`override_reason` is longer than 64 KiB".into(),
+            ));
+        }
+        let missing = missing_of(&doc.proposal);
+        match (doc.state, doc.proposal.outcome) {
+            (State::Checked, _) => {
+                if reason.is_some() {
+                    return Err(NodeError::BadInput(format!(
+                        "`override_reason`: the engine finds the request {}; there is nothing to override",
+                        doc.proposal.outcome
+                    )));
+                }
+            }
+            (State::Draft, Outcome::Nonconforming) => {
+                if reason.is_none() {
+                    return Err(NodeError::OverrideRequired(format!(
+                        "the engine's outcome is `nonconforming` (missing: {}): sending it needs a written `override_reason`",
+                        missing_text(&missing)
+                    )));
+                }
+            }
+            _ => {
+                return Err(illegal(
+                    &doc,
+                    "send a request the engine finds not applicable",
+                    &[State::Checked],
+                ));
+            }
+        }
         let msg = messages::RequestMsg {
             case: doc.id.clone(),
             scenario: doc.scenario.clone(),
@@ -599,16 +815,21 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         )?;
         doc.request_envelope = Some(out.id.clone());
         doc.state = State::Sent;
+        doc.send_override_reason = reason.map(str::to_owned);
         let mut w = Writer::new(self.now_ms());
         let seq = self.next_seq(case).await?;
-        w.event(
-            case,
-            seq,
-            "sent",
-            officer,
-            json!({"envelope": out.id, "to": doc.counterpart}),
-        );
-        w.audit(officer, "send", Some(case), json!({"envelope": out.id}));
+        let (event, audit) = match reason {
+            None => (
+                json!({"envelope": out.id, "to": doc.counterpart}),
+                json!({"envelope": out.id}),
+            ),
+            Some(r) => (
+                json!({"envelope": out.id, "to": doc.counterpart, "outcome": doc.proposal.outcome, "missing": missing, "override_reason": r}),
+                json!({"envelope": out.id, "outcome": doc.proposal.outcome, "override_reason": r}),
+            ),
+        };
+        w.event(case, seq, "sent", officer, event);
+        w.audit(officer, "send", Some(case), audit);
         w.change.outbox.push(out);
         self.commit_case(w, &row, &doc).await
     }
@@ -624,6 +845,38 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
     ) -> Result<CaseDoc, NodeError> {
         text_required("answer", text)?;
         let (row, mut doc) = self.load(case).await?;
+        if doc.production_order.is_some() {
+            require_order(
+                &doc,
+                Side::Requesting,
+                "answer a clarification",
+                &[State::ClarificationAsked],
+            )?;
+            if !supplied.is_empty() {
+                return Err(NodeError::BadInput(
+                    "`supplied`: a production order has no treaty contents to supply".into(),
+                ));
+            }
+            doc.answers.push(self.exchange(officer, text.to_owned()));
+            doc.state = State::Sent;
+            let msg = messages::AnswerMsg {
+                case: doc.id.clone(),
+                text: text.to_owned(),
+                supplied: Vec::new(),
+            };
+            return self
+                .tell_counterpart(
+                    officer,
+                    &row,
+                    &doc,
+                    kinds::CLARIFICATION_ANSWER,
+                    &msg,
+                    "clarification_answered",
+                    "answer_clarification",
+                    json!({}),
+                )
+                .await;
+        }
         require(
             &doc,
             Side::Requesting,
@@ -733,7 +986,9 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         self.commit_case(w, &row, &doc).await
     }
 
-    /// Asks the requesting Party for more information (UNCC 40(16)).
+    /// Asks the requesting Party for more information (UNCC 40(16)). The question names the
+    /// contents the engine finds missing, with the provisions that require them (UNCC 40(15)).
+    /// On a production order, the provider asks the issuing authority.
     pub async fn ask_clarification(
         &self,
         officer: &str,
@@ -742,18 +997,36 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
     ) -> Result<CaseDoc, NodeError> {
         text_required("question", question)?;
         let (row, mut doc) = self.load(case).await?;
-        require(
-            &doc,
-            Side::Requested,
-            "ask for clarification",
-            &[State::Received, State::Consulting],
-        )?;
-        doc.clarifications
-            .push(self.exchange(officer, question.to_owned()));
+        let (missing, cites) = if doc.production_order.is_some() {
+            require_order(
+                &doc,
+                Side::Requested,
+                "ask for clarification",
+                &[State::Received],
+            )?;
+            (Vec::new(), Vec::new())
+        } else {
+            require(
+                &doc,
+                Side::Requested,
+                "ask for clarification",
+                &[State::Received, State::Consulting],
+            )?;
+            let cites = if doc.basis == Instrument::Uncc {
+                vec!["UNCC 40(16)"]
+            } else {
+                Vec::new()
+            };
+            (missing_of(&doc.proposal), cites)
+        };
+        let mut ex = self.exchange(officer, question.to_owned());
+        ex.missing = missing.clone();
+        doc.clarifications.push(ex);
         doc.state = State::ClarificationAsked;
-        let msg = messages::TextMsg {
+        let msg = messages::ClarificationMsg {
             case: doc.id.clone(),
             text: question.to_owned(),
+            missing: missing.clone(),
         };
         self.tell_counterpart(
             officer,
@@ -763,7 +1036,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             &msg,
             "clarification_asked",
             "ask_clarification",
-            json!({}),
+            json!({"missing": missing, "cites": cites}),
         )
         .await
     }
@@ -910,7 +1183,10 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 .as_deref()
                 .is_none_or(|r| r.trim().is_empty())
         {
-            return Err(NodeError::OverrideRequired(p.outcome.to_string()));
+            return Err(NodeError::OverrideRequired(format!(
+                "the engine's outcome is `{}`: executing needs an `override_reason`",
+                p.outcome
+            )));
         }
         let now = self.now_ms();
         let mut w = Writer::new(now);
@@ -1053,25 +1329,75 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         items: &[(String, Vec<u8>)],
         retention_days: Option<u32>,
     ) -> Result<CaseDoc, NodeError> {
+        self.deliver_items(officer, case, items, &[], retention_days)
+            .await
+    }
+
+    /// Delivers the results, as [`Node::deliver`]. On a treaty request (requested side,
+    /// executed) the delivery may also carry items received for the case under a production
+    /// order (`received`, by item id): each is opened, checked against the hash it was received
+    /// with, and delivered on with its chain of custody from the provider onwards. On a
+    /// production order (the provider's side) the provider complies by delivering the data to
+    /// the issuing authority.
+    pub async fn deliver_with(
+        &self,
+        officer: &str,
+        case: &str,
+        input: &DeliverInput,
+    ) -> Result<CaseDoc, NodeError> {
+        self.deliver_items(
+            officer,
+            case,
+            &input.items,
+            &input.received,
+            input.retention_days,
+        )
+        .await
+    }
+
+    async fn deliver_items(
+        &self,
+        officer: &str,
+        case: &str,
+        items: &[(String, Vec<u8>)],
+        received: &[String],
+        retention_days: Option<u32>,
+    ) -> Result<CaseDoc, NodeError> {
         let (row, mut doc) = self.load(case).await?;
-        require(
-            &doc,
-            Side::Requested,
-            "deliver",
-            &[State::Decided, State::Delivered],
-        )?;
-        if !doc
-            .decision
-            .as_ref()
-            .is_some_and(|d| d.disposition.executes())
-        {
-            return Err(NodeError::BadInput(
-                "only an executed request has results to deliver".into(),
-            ));
+        let order = doc.production_order.is_some();
+        if order {
+            require_order(
+                &doc,
+                Side::Requested,
+                "comply with a production order",
+                &[State::Received, State::Delivered],
+            )?;
+            if !received.is_empty() {
+                return Err(NodeError::BadInput(
+                    "`received`: a production order is complied with by the data produced (`items`)"
+                        .into(),
+                ));
+            }
+        } else {
+            require(
+                &doc,
+                Side::Requested,
+                "deliver",
+                &[State::Decided, State::Delivered],
+            )?;
+            if !doc
+                .decision
+                .as_ref()
+                .is_some_and(|d| d.disposition.executes())
+            {
+                return Err(NodeError::BadInput(
+                    "only an executed request has results to deliver".into(),
+                ));
+            }
         }
-        if items.is_empty() {
+        if items.is_empty() && received.is_empty() {
             return Err(NodeError::BadInput(
-                "a delivery needs at least one item".into(),
+                "a delivery needs at least one item (`items` or `received`)".into(),
             ));
         }
         let now_text = self.now().to_string();
@@ -1085,32 +1411,114 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 name: name.clone(),
                 sha256: sha.clone(),
                 size: bytes.len() as u64,
+                custody: Vec::new(),
             });
             payload_items.push(messages::ResultItem {
                 name: name.clone(),
                 sha256: sha,
                 data: base64::engine::general_purpose::STANDARD.encode(bytes),
+                custody: Vec::new(),
             });
         }
-        let decision = doc.decision.clone();
-        let conditions = DataConditions {
-            use_limitation: doc.proposal.duties.contains(&Duty::UseLimitation),
-            confidential: doc.proposal.duties.contains(&Duty::KeepConfidential),
-            retention_days,
-            other: decision.map(|d| d.conditions).unwrap_or_default(),
+        if !received.is_empty() {
+            let stored = self.store.items(case).await?;
+            for (i, id) in received.iter().enumerate() {
+                if received.iter().take(i).any(|x| x == id) {
+                    return Err(NodeError::BadInput(format!(
+                        "`received`: item `{id}` is listed twice"
+                    )));
+                }
+                let known = doc
+                    .received
+                    .iter()
+                    .any(|d| d.items.iter().any(|x| &x.id == id));
+                let item = stored.iter().find(|r| &r.id == id).filter(|_| known);
+                let Some(item) = item else {
+                    return Err(NodeError::BadInput(format!(
+                        "`received`: no item `{id}` was received for case `{case}`"
+                    )));
+                };
+                let bytes = open_sealed(item)?;
+                let sha = Sha256Digest::of(&bytes);
+                if sha.as_bytes().as_slice() != item.sha256.as_slice() {
+                    return Err(NodeError::Internal(format!(
+                        "item `{id}` does not match the hash it was received with"
+                    )));
+                }
+                let name = item
+                    .data
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or(id)
+                    .to_owned();
+                let custody: Vec<CustodyEntry> = match item.data.get("custody") {
+                    Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
+                        NodeError::Internal(format!("item `{id}`: custody does not read back: {e}"))
+                    })?,
+                    None => Vec::new(),
+                };
+                refs.push(ItemRef {
+                    id: id.clone(),
+                    name: name.clone(),
+                    sha256: sha.to_string(),
+                    size: bytes.len() as u64,
+                    custody: custody.clone(),
+                });
+                payload_items.push(messages::ResultItem {
+                    name,
+                    sha256: sha.to_string(),
+                    data: base64::engine::general_purpose::STANDARD.encode(&bytes),
+                    custody,
+                });
+            }
+        }
+        let conditions = if order {
+            DataConditions {
+                retention_days,
+                ..DataConditions::default()
+            }
+        } else {
+            DataConditions {
+                use_limitation: doc.proposal.duties.contains(&Duty::UseLimitation),
+                confidential: doc.proposal.duties.contains(&Duty::KeepConfidential),
+                retention_days,
+                other: doc
+                    .decision
+                    .as_ref()
+                    .map(|d| d.conditions.clone())
+                    .unwrap_or_default(),
+            }
         };
-        let custody = vec![
-            CustodyEntry {
+        let me = self.cfg.id.to_string();
+        let mut custody = Vec::new();
+        if !items.is_empty() {
+            custody.push(CustodyEntry {
                 at: now_text.clone(),
-                by: self.cfg.id.to_string(),
-                action: format!("collected and hashed by {officer}"),
-            },
-            CustodyEntry {
+                by: me.clone(),
+                action: if order {
+                    format!(
+                        "produced under production order {}; collected and hashed by {officer}",
+                        doc.id
+                    )
+                } else {
+                    format!("collected and hashed by {officer}")
+                },
+            });
+        }
+        if !received.is_empty() {
+            custody.push(CustodyEntry {
                 at: now_text.clone(),
-                by: self.cfg.id.to_string(),
-                action: format!("sealed to {}", doc.counterpart),
-            },
-        ];
+                by: me.clone(),
+                action: format!(
+                    "checked against the hashes received and delivered on by {officer}"
+                ),
+            });
+        }
+        custody.push(CustodyEntry {
+            at: now_text.clone(),
+            by: me,
+            action: format!("sealed to {}", doc.counterpart),
+        });
         let msg = messages::ResultsMsg {
             case: doc.id.clone(),
             items: payload_items,
@@ -1133,6 +1541,9 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         });
         doc.state = State::Delivered;
         let mut w = Writer::new(self.now_ms());
+        if order {
+            self.settle_deadline(&mut w, case, "produce", "met").await?;
+        }
         let seq = self.next_seq(case).await?;
         w.event(
             case,
@@ -1141,7 +1552,284 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             officer,
             json!({"envelope": out.id, "items": refs}),
         );
-        w.audit(officer, "deliver", Some(case), json!({"items": refs.len()}));
+        w.audit(
+            officer,
+            "deliver",
+            Some(case),
+            json!({"items": items.len(), "received": received.len()}),
+        );
+        w.change.outbox.push(out);
+        self.commit_case(w, &row, &doc).await
+    }
+
+    // ----- production orders (domestic) --------------------------------------------------------
+
+    /// Issues a domestic production order (UNCC 27, BUD 18) to a service provider of this
+    /// node's Party, to carry out a request this node decided to execute (requested side). The
+    /// order is a case of its own, linked to the request (`parent`), and is sent to the
+    /// provider as a signed, sealed envelope. Domestic law governs it; the treaty engine is not
+    /// asked, and the order's proposal area says so.
+    pub async fn issue_production_order(
+        &self,
+        officer: &str,
+        parent: &str,
+        input: ProductionOrderInput,
+    ) -> Result<CaseDoc, NodeError> {
+        let (prow, mut pdoc) = self.load(parent).await?;
+        require(
+            &pdoc,
+            Side::Requested,
+            "issue a production order",
+            &[State::Decided, State::Delivered],
+        )?;
+        if !pdoc
+            .decision
+            .as_ref()
+            .is_some_and(|d| d.disposition.executes())
+        {
+            return Err(NodeError::BadInput(format!(
+                "case `{parent}` was not executed: only an executed request is carried out by a production order"
+            )));
+        }
+        if pdoc.kind == RequestKind::Extradition {
+            return Err(NodeError::BadInput(
+                "an extradition is not carried out by a production order".into(),
+            ));
+        }
+        let provider: AuthorityId =
+            input
+                .provider
+                .parse()
+                .map_err(|e: comity_protocol::ProtocolError| {
+                    NodeError::BadInput(format!("`provider`: {e}"))
+                })?;
+        let mine = self
+            .cfg
+            .directory
+            .authority(&self.cfg.id)
+            .ok_or_else(|| NodeError::Internal("this node is not in its directory".into()))?;
+        let theirs = self.cfg.directory.authority(&provider).ok_or_else(|| {
+            NodeError::BadInput(format!("`provider`: `{provider}` is not in the directory"))
+        })?;
+        if theirs.party != mine.party {
+            return Err(NodeError::BadInput(format!(
+                "`provider`: a production order is domestic, but `{provider}` acts for `{}` and this node for `{}`; another Party is asked by a request",
+                theirs.party.as_str(),
+                mine.party.as_str()
+            )));
+        }
+        if theirs.role != Role::ServiceProvider || provider == self.cfg.id {
+            return Err(NodeError::BadInput(format!(
+                "`provider`: `{provider}` is a {}, not a service provider",
+                theirs.role.as_str()
+            )));
+        }
+        let mut data = Vec::new();
+        for d in &input.data {
+            if !data.contains(d) {
+                data.push(*d);
+            }
+        }
+        if data.is_empty() {
+            return Err(NodeError::BadInput(
+                "`data`: name at least one category (subscriber, traffic, content)".into(),
+            ));
+        }
+        text_required("subject", &input.subject)?;
+        text_required("legal_basis", &input.legal_basis)?;
+        if let Some(i) = &input.instructions {
+            text_required("instructions", i)?;
+        }
+        let from = parse_date("period_from", &input.period_from)?;
+        let to = parse_date("period_to", &input.period_to)?;
+        if to < from {
+            return Err(NodeError::BadInput(format!(
+                "`period_to` ({to}) is before `period_from` ({from})"
+            )));
+        }
+        let due = parse_date("due", &input.due)?;
+        let today = self.today();
+        if due < today {
+            return Err(NodeError::BadInput(format!(
+                "`due`: {due} is before today ({today})"
+            )));
+        }
+        if !input.confidential && pdoc.proposal.duties.contains(&Duty::KeepConfidential) {
+            return Err(NodeError::BadInput(
+                "`confidential`: the request is to be kept confidential (UNCC 40(20), BUD 27(8)), so must the order be"
+                    .into(),
+            ));
+        }
+        let id = match &input.reference {
+            Some(reference) => {
+                text_required("reference", reference)?;
+                let id = reference_id(
+                    &self.cfg.id,
+                    &format!("production-order\n{parent}\n{reference}"),
+                );
+                if let Some(existing) = self.store.case(&id).await? {
+                    return serde_json::from_value(existing.doc)
+                        .map_err(|e| NodeError::Internal(e.to_string()));
+                }
+                id
+            }
+            None => self.new_id()?,
+        };
+        let powers = production_powers(pdoc.basis, &data);
+        let order = ProductionOrder {
+            data: data.clone(),
+            subject: input.subject.trim().to_owned(),
+            period_from: from.to_string(),
+            period_to: to.to_string(),
+            legal_basis: input.legal_basis.trim().to_owned(),
+            treaty_powers: powers.clone(),
+            due: due.to_string(),
+            confidential: input.confidential,
+            instructions: input.instructions.clone(),
+        };
+        let msg = messages::ProductionOrderMsg {
+            case: id.clone(),
+            order: order.clone(),
+            emergency: pdoc.emergency,
+        };
+        let out = self.message(
+            provider.as_str(),
+            kinds::PRODUCTION_ORDER,
+            &msg,
+            &id,
+            None,
+            pdoc.emergency,
+        )?;
+        let doc = CaseDoc {
+            id: id.clone(),
+            side: Side::Requesting,
+            state: State::Sent,
+            kind: RequestKind::StoredData,
+            basis: power_basis(pdoc.basis),
+            counterpart: provider.to_string(),
+            emergency: pdoc.emergency,
+            scenario: String::new(),
+            proposal: Proposal::domestic(&powers),
+            respond_within_hours: None,
+            deadline_reason: None,
+            request_envelope: Some(out.id.clone()),
+            received_at: None,
+            clarifications: Vec::new(),
+            answers: Vec::new(),
+            consultations: Vec::new(),
+            decision: None,
+            preservation: None,
+            deliveries: Vec::new(),
+            closed_reason: None,
+            send_override_reason: None,
+            parent: Some(parent.to_owned()),
+            children: Vec::new(),
+            production_order: Some(order),
+            received: Vec::new(),
+        };
+        pdoc.children.push(id.clone());
+        let now = self.now_ms();
+        let mut w = Writer::new(now);
+        w.change
+            .cases
+            .push(CaseWrite::Insert(to_row(&doc, 1, now, now)?));
+        w.event(
+            &id,
+            1,
+            "production_order_sent",
+            officer,
+            json!({"envelope": out.id, "to": provider.as_str(), "parent": parent, "due": due.to_string(), "legal_basis": input.legal_basis.trim(), "treaty_powers": powers}),
+        );
+        w.deadline(
+            &id,
+            "production_due",
+            self.end_of_day(due),
+            "open",
+            json!({"lead_hours": 48, "domestic": true}),
+        );
+        let pseq = self.next_seq(parent).await?;
+        w.event(
+            parent,
+            pseq,
+            "production_order_issued",
+            officer,
+            json!({"order": id, "to": provider.as_str(), "data": data}),
+        );
+        w.change.cases.push(CaseWrite::Update {
+            row: to_row(&pdoc, prow.version + 1, prow.created_at, now)?,
+            expected_version: prow.version,
+        });
+        w.audit(
+            officer,
+            "issue_production_order",
+            Some(&id),
+            json!({"parent": parent, "provider": provider.as_str(), "data": data, "reference": input.reference}),
+        );
+        w.change.outbox.push(out);
+        match self.store.apply(&w.change).await {
+            Ok(()) => Ok(doc),
+            // Issued meanwhile under the same reference: that order is the answer.
+            Err(comity_store::StoreError::Conflict(_)) if input.reference.is_some() => {
+                match self.store.case(&id).await? {
+                    Some(existing) => serde_json::from_value(existing.doc)
+                        .map_err(|e| NodeError::Internal(e.to_string())),
+                    None => Err(NodeError::Conflict),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The provider objects to a production order, with its reasons (domestic law governs
+    /// whether the objection holds); the issuing authority is told.
+    pub async fn object(
+        &self,
+        officer: &str,
+        case: &str,
+        reasons: &str,
+    ) -> Result<CaseDoc, NodeError> {
+        text_required("reasons", reasons)?;
+        let (row, mut doc) = self.load(case).await?;
+        require_order(
+            &doc,
+            Side::Requested,
+            "object to a production order",
+            &[State::Received, State::ClarificationAsked],
+        )?;
+        doc.decision = Some(DecisionRecord {
+            disposition: Disposition::Refused,
+            grounds: Vec::new(),
+            reasons: reasons.to_owned(),
+            conditions: Vec::new(),
+            prosecution: None,
+            override_reason: None,
+            by: officer.to_owned(),
+            at: self.now().to_string(),
+        });
+        doc.state = State::Decided;
+        let msg = messages::TextMsg {
+            case: doc.id.clone(),
+            text: reasons.to_owned(),
+        };
+        let out = self.message(
+            &doc.counterpart,
+            kinds::PRODUCTION_OBJECTION,
+            &msg,
+            case,
+            doc.request_envelope.as_deref(),
+            doc.emergency,
+        )?;
+        let mut w = Writer::new(self.now_ms());
+        self.cancel_deadlines(&mut w, case).await?;
+        let seq = self.next_seq(case).await?;
+        w.event(
+            case,
+            seq,
+            "objected",
+            officer,
+            json!({"envelope": out.id, "reasons": reasons}),
+        );
+        w.audit(officer, "object", Some(case), json!({}));
         w.change.outbox.push(out);
         self.commit_case(w, &row, &doc).await
     }
@@ -1240,6 +1928,114 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             }
         }
         Ok(())
+    }
+
+    /// Marks the running deadline `name` of a case `state` (met, cancelled).
+    async fn settle_deadline(
+        &self,
+        w: &mut Writer,
+        case: &str,
+        name: &str,
+        state: &str,
+    ) -> Result<(), NodeError> {
+        for d in self.store.case_deadlines(case).await? {
+            if d.name == name && (STATES_OPEN.contains(&d.state.as_str()) || d.state == "overdue") {
+                w.deadline(case, &d.name, d.due_at, state, d.data);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records `event` on the case a production order serves, changed by `f`, in the change
+    /// `w` (with a compare-and-swap on the parent's version).
+    async fn update_parent(
+        &self,
+        w: &mut Writer,
+        parent: &str,
+        event: &str,
+        actor: &str,
+        data: Value,
+        f: impl FnOnce(&mut CaseDoc),
+    ) -> Result<(), NodeError> {
+        let (prow, mut pdoc) = self.load(parent).await?;
+        f(&mut pdoc);
+        let seq = self.next_seq(parent).await?;
+        w.event(parent, seq, event, actor, data);
+        w.change.cases.push(CaseWrite::Update {
+            row: to_row(&pdoc, prow.version + 1, prow.created_at, w.now)?,
+            expected_version: prow.version,
+        });
+        Ok(())
+    }
+
+    /// Checks each item of a results message against its hash and seals it at rest under
+    /// `case`, each to a key of its own (destroying the key deletes the data). Each item's
+    /// stored chain of custody is its own chain, the message's, and `receipt`; its reference
+    /// keeps the item's own chain.
+    fn take_items(
+        &self,
+        msg: &messages::ResultsMsg,
+        case: &str,
+        receipt: &str,
+    ) -> Result<Vec<(ItemRow, ItemRef)>, NodeError> {
+        let now = self.now_ms();
+        let mut out = Vec::new();
+        for item in &msg.items {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(&item.data)
+                .map_err(|e| NodeError::BadInput(format!("item `{}`: {e}", item.name)))?;
+            let sha = Sha256Digest::of(&bytes);
+            if sha.to_string() != item.sha256 {
+                return Err(NodeError::BadInput(format!(
+                    "item `{}` does not match its hash",
+                    item.name
+                )));
+            }
+            let id = self.new_id()?;
+            let ikm: [u8; 32] = self.random();
+            let key = EncryptionSecret::derive(&ikm);
+            let sealed = comity_crypto::seal::seal(
+                &key.public(),
+                b"comity/item/v1",
+                id.as_bytes(),
+                &bytes,
+                self.random(),
+            )
+            .map_err(|e| NodeError::Internal(e.to_string()))?;
+            let mut stored = sealed.enc.to_vec();
+            stored.extend_from_slice(&sealed.ciphertext);
+            let retain_until = msg
+                .conditions
+                .retention_days
+                .map(|d| now + i64::from(d) * 86_400_000);
+            let mut custody = item.custody.clone();
+            custody.extend(msg.custody.iter().cloned());
+            custody.push(CustodyEntry {
+                at: self.now().to_string(),
+                by: self.cfg.id.to_string(),
+                action: receipt.to_owned(),
+            });
+            out.push((
+                ItemRow {
+                    id: id.clone(),
+                    case_id: case.to_owned(),
+                    sha256: sha.as_bytes().to_vec(),
+                    sealed: Some(stored),
+                    key: Some(ikm.to_vec()),
+                    retain_until,
+                    deleted_at: None,
+                    data: json!({"name": item.name, "conditions": msg.conditions, "custody": custody}),
+                },
+                ItemRef {
+                    id,
+                    name: item.name.clone(),
+                    sha256: sha.to_string(),
+                    size: bytes.len() as u64,
+                    custody: item.custody.clone(),
+                },
+            ));
+        }
+        Ok(out)
     }
 
     /// The requesting side's reminder to ask for an extension before preservation ends on
@@ -1480,6 +2276,11 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     preservation: None,
                     deliveries: Vec::new(),
                     closed_reason: None,
+                    send_override_reason: None,
+                    parent: None,
+                    children: Vec::new(),
+                    production_order: None,
+                    received: Vec::new(),
                 };
                 if let Some(hours) = doc.respond_within_hours {
                     let due = now + i64::from(hours) * 3_600_000;
@@ -1493,15 +2294,26 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 Ok((w.change, doc.id))
             }
             kinds::CLARIFICATION_REQUEST => {
-                let msg: messages::TextMsg = Self::parse_msg(kind, payload)?;
+                let msg: messages::ClarificationMsg = Self::parse_msg(kind, payload)?;
                 let (row, mut doc) = self.counterpart_case(from, &msg.case).await?;
-                require(
-                    &doc,
-                    Side::Requesting,
-                    "receive a clarification request",
-                    &[State::Sent],
-                )?;
-                doc.clarifications.push(self.exchange(from, msg.text));
+                if doc.production_order.is_some() {
+                    require_order(
+                        &doc,
+                        Side::Requesting,
+                        "receive a clarification request",
+                        &[State::Sent],
+                    )?;
+                } else {
+                    require(
+                        &doc,
+                        Side::Requesting,
+                        "receive a clarification request",
+                        &[State::Sent],
+                    )?;
+                }
+                let mut ex = self.exchange(from, msg.text);
+                ex.missing = msg.missing;
+                doc.clarifications.push(ex);
                 doc.state = State::ClarificationAsked;
                 self.finish_message(w, row, doc, "clarification_requested", from, envelope)
                     .await
@@ -1509,6 +2321,19 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             kinds::CLARIFICATION_ANSWER => {
                 let msg: messages::AnswerMsg = Self::parse_msg(kind, payload)?;
                 let (row, mut doc) = self.counterpart_case(from, &msg.case).await?;
+                if doc.production_order.is_some() {
+                    require_order(
+                        &doc,
+                        Side::Requested,
+                        "receive an answer",
+                        &[State::ClarificationAsked],
+                    )?;
+                    doc.answers.push(self.exchange(from, msg.text));
+                    doc.state = State::Received;
+                    return self
+                        .finish_message(w, row, doc, "clarification_answered", from, envelope)
+                        .await;
+                }
                 require(
                     &doc,
                     Side::Requested,
@@ -1574,6 +2399,9 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             kinds::RESULTS => {
                 let msg: messages::ResultsMsg = Self::parse_msg(kind, payload)?;
                 let (row, mut doc) = self.counterpart_case(from, &msg.case).await?;
+                if doc.production_order.is_some() {
+                    return self.take_production(w, row, doc, msg, from, envelope).await;
+                }
                 require(
                     &doc,
                     Side::Requesting,
@@ -1581,58 +2409,9 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     &[State::Decided, State::Delivered],
                 )?;
                 let mut refs = Vec::new();
-                for item in &msg.items {
-                    let bytes = base64::engine::general_purpose::STANDARD
-                        .decode(&item.data)
-                        .map_err(|e| NodeError::BadInput(format!("item `{}`: {e}", item.name)))?;
-                    let sha = Sha256Digest::of(&bytes).to_string();
-                    if sha != item.sha256 {
-                        return Err(NodeError::BadInput(format!(
-                            "item `{}` does not match its hash",
-                            item.name
-                        )));
-                    }
-                    let id = self.new_id()?;
-                    // At rest, each item is sealed to a key of its own: destroying the key
-                    // deletes the data.
-                    let ikm: [u8; 32] = self.random();
-                    let key = EncryptionSecret::derive(&ikm);
-                    let sealed = comity_crypto::seal::seal(
-                        &key.public(),
-                        b"comity/item/v1",
-                        id.as_bytes(),
-                        &bytes,
-                        self.random(),
-                    )
-                    .map_err(|e| NodeError::Internal(e.to_string()))?;
-                    let mut stored = sealed.enc.to_vec();
-                    stored.extend_from_slice(&sealed.ciphertext);
-                    let retain_until = msg
-                        .conditions
-                        .retention_days
-                        .map(|d| now + i64::from(d) * 86_400_000);
-                    let mut custody = msg.custody.clone();
-                    custody.push(CustodyEntry {
-                        at: self.now().to_string(),
-                        by: self.cfg.id.to_string(),
-                        action: "received and sealed at rest".into(),
-                    });
-                    w.change.items.push(ItemRow {
-                        id: id.clone(),
-                        case_id: doc.id.clone(),
-                        sha256: Sha256Digest::of(&bytes).as_bytes().to_vec(),
-                        sealed: Some(stored),
-                        key: Some(ikm.to_vec()),
-                        retain_until,
-                        deleted_at: None,
-                        data: json!({"name": item.name, "conditions": msg.conditions, "custody": custody}),
-                    });
-                    refs.push(ItemRef {
-                        id,
-                        name: item.name.clone(),
-                        sha256: sha,
-                        size: bytes.len() as u64,
-                    });
+                for (item, r) in self.take_items(&msg, &doc.id, "received and sealed at rest")? {
+                    w.change.items.push(item);
+                    refs.push(r);
                 }
                 doc.deliveries.push(Delivery {
                     at: self.now().to_string(),
@@ -1642,6 +2421,131 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 });
                 doc.state = State::Delivered;
                 self.finish_message(w, row, doc, "results_received", from, envelope)
+                    .await
+            }
+            kinds::PRODUCTION_ORDER => {
+                let msg: messages::ProductionOrderMsg = Self::parse_msg(kind, payload)?;
+                let sender: AuthorityId =
+                    from.parse().map_err(|e: comity_protocol::ProtocolError| {
+                        NodeError::BadInput(e.to_string())
+                    })?;
+                let theirs = self.cfg.directory.authority(&sender).ok_or_else(|| {
+                    NodeError::BadInput(format!("`{from}` is not in the directory"))
+                })?;
+                let mine = self.cfg.directory.authority(&self.cfg.id).ok_or_else(|| {
+                    NodeError::Internal("this node is not in its directory".into())
+                })?;
+                if theirs.party != mine.party {
+                    return Err(NodeError::BadInput(format!(
+                        "a production order is domestic, but `{from}` acts for `{}` and this node for `{}`",
+                        theirs.party.as_str(),
+                        mine.party.as_str()
+                    )));
+                }
+                if mine.role != Role::ServiceProvider {
+                    return Err(NodeError::BadInput(format!(
+                        "this node is a {}, not a service provider: it takes no production orders",
+                        mine.role.as_str()
+                    )));
+                }
+                let o = &msg.order;
+                if o.data.is_empty() {
+                    return Err(NodeError::BadInput(
+                        "`order.data`: the order names no data".into(),
+                    ));
+                }
+                text_required("order.subject", &o.subject)?;
+                text_required("order.legal_basis", &o.legal_basis)?;
+                parse_date("order.period_from", &o.period_from)?;
+                parse_date("order.period_to", &o.period_to)?;
+                let due = parse_date("order.due", &o.due)?;
+                let basis = if o.treaty_powers.iter().any(|p| p.starts_with("UNCC")) {
+                    Instrument::Uncc
+                } else {
+                    Instrument::Bud
+                };
+                let doc = CaseDoc {
+                    id: msg.case.clone(),
+                    side: Side::Requested,
+                    state: State::Received,
+                    kind: RequestKind::StoredData,
+                    basis,
+                    counterpart: from.to_owned(),
+                    emergency: msg.emergency,
+                    scenario: String::new(),
+                    proposal: Proposal::domestic(&o.treaty_powers),
+                    respond_within_hours: None,
+                    deadline_reason: None,
+                    request_envelope: Some(envelope.to_owned()),
+                    received_at: Some(ms_to_text(now)),
+                    clarifications: Vec::new(),
+                    answers: Vec::new(),
+                    consultations: Vec::new(),
+                    decision: None,
+                    preservation: None,
+                    deliveries: Vec::new(),
+                    closed_reason: None,
+                    send_override_reason: None,
+                    parent: None,
+                    children: Vec::new(),
+                    production_order: Some(msg.order.clone()),
+                    received: Vec::new(),
+                };
+                w.deadline(
+                    &doc.id,
+                    "produce",
+                    self.end_of_day(due),
+                    "open",
+                    json!({"lead_hours": 48, "domestic": true}),
+                );
+                w.change
+                    .cases
+                    .push(CaseWrite::Insert(to_row(&doc, 1, now, now)?));
+                w.event(
+                    &doc.id,
+                    1,
+                    "production_order_received",
+                    from,
+                    json!({"envelope": envelope, "due": o.due, "confidential": o.confidential}),
+                );
+                Ok((w.change, doc.id))
+            }
+            kinds::PRODUCTION_OBJECTION => {
+                let msg: messages::TextMsg = Self::parse_msg(kind, payload)?;
+                let (row, mut doc) = self.counterpart_case(from, &msg.case).await?;
+                // An objection that crosses the order's withdrawal is still recorded.
+                require_order(
+                    &doc,
+                    Side::Requesting,
+                    "receive an objection",
+                    &[State::Sent, State::ClarificationAsked, State::Closed],
+                )?;
+                doc.decision = Some(DecisionRecord {
+                    disposition: Disposition::Refused,
+                    grounds: Vec::new(),
+                    reasons: msg.text.clone(),
+                    conditions: Vec::new(),
+                    prosecution: None,
+                    override_reason: None,
+                    by: from.to_owned(),
+                    at: self.now().to_string(),
+                });
+                if doc.state != State::Closed {
+                    doc.state = State::Decided;
+                }
+                self.cancel_deadlines(&mut w, &doc.id).await?;
+                if let Some(parent) = doc.parent.clone() {
+                    self.update_parent(
+                        &mut w,
+                        &parent,
+                        "production_objected",
+                        from,
+                        json!({"order": doc.id, "reasons": msg.text}),
+                        |_| {},
+                    )
+                    .await?;
+                }
+                self.finish_message(w, row, doc, "objected", from, envelope)
                     .await
             }
             kinds::EXTENSION_REQUEST => {
@@ -1775,6 +2679,90 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 "unknown message kind `{other}`"
             ))),
         }
+    }
+
+    /// The data a provider produced under a production order: attached to the request the
+    /// order serves as received items (sealed at rest under that case, their chain of custody
+    /// extended with this node's receipt), ready to be delivered on.
+    async fn take_production(
+        &self,
+        mut w: Writer,
+        row: CaseRow,
+        mut doc: CaseDoc,
+        msg: messages::ResultsMsg,
+        from: &str,
+        envelope: &str,
+    ) -> Result<(Change, String), NodeError> {
+        if doc.state == State::Closed {
+            return Err(NodeError::BadInput(format!(
+                "production order `{}` was withdrawn; its data are not taken",
+                doc.id
+            )));
+        }
+        require_order(
+            &doc,
+            Side::Requesting,
+            "receive produced data",
+            &[State::Sent, State::Delivered],
+        )?;
+        let parent = doc.parent.clone().ok_or_else(|| {
+            NodeError::Internal(format!("production order `{}` has no parent", doc.id))
+        })?;
+        let receipt = format!(
+            "received from {from} under production order {}; sealed at rest",
+            doc.id
+        );
+        let mut order_refs = Vec::new();
+        let mut parent_refs = Vec::new();
+        for (item, r) in self.take_items(&msg, &parent, &receipt)? {
+            let chain: Vec<CustodyEntry> = item
+                .data
+                .get("custody")
+                .cloned()
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(|e| NodeError::Internal(e.to_string()))?
+                .unwrap_or_default();
+            order_refs.push(r.clone());
+            parent_refs.push(ItemRef {
+                custody: chain,
+                ..r
+            });
+            w.change.items.push(item);
+        }
+        let at = self.now().to_string();
+        let mut custody = msg.custody.clone();
+        custody.push(CustodyEntry {
+            at: at.clone(),
+            by: self.cfg.id.to_string(),
+            action: receipt,
+        });
+        let received = Delivery {
+            at: at.clone(),
+            items: parent_refs.clone(),
+            conditions: msg.conditions.clone(),
+            custody,
+        };
+        self.update_parent(
+            &mut w,
+            &parent,
+            "production_received",
+            from,
+            json!({"order": doc.id, "envelope": envelope, "items": parent_refs}),
+            |p| p.received.push(received),
+        )
+        .await?;
+        doc.deliveries.push(Delivery {
+            at,
+            items: order_refs,
+            conditions: msg.conditions,
+            custody: msg.custody,
+        });
+        doc.state = State::Delivered;
+        self.settle_deadline(&mut w, &doc.id, "production_due", "met")
+            .await?;
+        self.finish_message(w, row, doc, "results_received", from, envelope)
+            .await
     }
 
     async fn finish_message(
@@ -1919,21 +2907,11 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             .into_iter()
             .find(|i| i.id == item)
             .ok_or_else(|| NodeError::BadInput(format!("no item `{item}` in case `{case}`")))?;
-        let (Some(sealed), Some(key)) = (&row.sealed, &row.key) else {
-            return Err(NodeError::BadInput(format!("item `{item}` was deleted")));
-        };
-        let ikm: [u8; 32] = key
-            .clone()
-            .try_into()
-            .map_err(|_| NodeError::Internal("bad item key".into()))?;
-        let secret = EncryptionSecret::derive(&ikm);
-        let (enc, ct) = sealed.split_at(32.min(sealed.len()));
-        let bytes = comity_crypto::seal::open(&secret, b"comity/item/v1", item.as_bytes(), enc, ct)
-            .map_err(|e| NodeError::Internal(format!("item `{item}` does not open: {e}")))?;
+        let bytes = open_sealed(&row)?;
         let mut w = Writer::new(self.now_ms());
         w.audit(officer, "export", Some(case), json!({"item": item}));
         self.store.apply(&w.change).await?;
-        Ok(bytes.to_vec())
+        Ok(bytes)
     }
 
     /// Messages waiting for delivery, emergencies first.

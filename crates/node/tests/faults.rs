@@ -182,3 +182,109 @@ async fn every_write_point_of_a_whole_case() {
     let e = bo.decide("bruno", &case.id, decision).await.unwrap_err();
     assert_eq!(e.code(), "illegal_transition");
 }
+
+#[tokio::test]
+async fn every_write_point_of_a_production_order() {
+    let ar_k = keys("AR", 1);
+    let bo_k = keys("BO", 2);
+    let sp_k = keys_role("BO", comity_protocol::Role::ServiceProvider, 3);
+    let dir = directory(&[&ar_k, &bo_k, &sp_k]);
+    let clock = Arc::new(ManualClock::at(t0()));
+    let mut nodes = Vec::new();
+    for (k, seed) in [(&ar_k, 11), (&bo_k, 22), (&sp_k, 33)] {
+        nodes.push(node_with(
+            FaultyStore::new(SqliteStore::open_in_memory().await.unwrap()),
+            k,
+            &dir,
+            clock.clone(),
+            seed,
+        ));
+    }
+    let (ar, bo, sp) = (&nodes[0], &nodes[1], &nodes[2]);
+
+    let input = NewCase {
+        scenario: scenario("stored_data", "UNCC", MLA, "", ""),
+        counterpart: "bo-central-authority".into(),
+        ..NewCase::default()
+    };
+    let (case, _) = all_or_nothing!(ar, ar.new_case("ana", input.clone()));
+    all_or_nothing!(ar, ar.send("ana", &case.id));
+    assert_eq!(carry(ar, bo).await, 1);
+    let decision = DecideInput {
+        disposition: Disposition::Executed,
+        grounds: vec![],
+        reasons: String::new(),
+        conditions: vec![],
+        prosecution: None,
+        override_reason: None,
+    };
+    all_or_nothing!(bo, bo.decide("bruno", &case.id, decision.clone()));
+    assert_eq!(carry(bo, ar).await, 1);
+    let order_input = ProductionOrderInput {
+        provider: "bo-service-provider".into(),
+        data: vec![comity_types::DataCategory::Subscriber],
+        subject: "account ops-7".into(),
+        period_from: "2026-10-01".into(),
+        period_to: "2026-10-31".into(),
+        legal_basis: "Code of Criminal Procedure, s. 118".into(),
+        due: "2027-03-29".into(),
+        confidential: true,
+        instructions: None,
+        reference: None,
+    };
+    let (order, points) = all_or_nothing!(
+        bo,
+        bo.issue_production_order("bruno", &case.id, order_input.clone())
+    );
+    assert!(points >= 5, "order, parent, deadline, outbox and audit");
+    assert_eq!(carry(bo, sp).await, 1);
+    all_or_nothing!(sp, sp.ask_clarification("legal", &order.id, "which zone?"));
+    assert_eq!(carry(sp, bo).await, 1);
+    all_or_nothing!(bo, bo.answer_clarification("bruno", &order.id, "UTC", &[]));
+    assert_eq!(carry(bo, sp).await, 1);
+    all_or_nothing!(
+        sp,
+        sp.deliver(
+            "legal",
+            &order.id,
+            &[("r.csv".to_owned(), b"a,b".to_vec())],
+            None
+        )
+    );
+    assert_eq!(carry(sp, bo).await, 1);
+    let (view, _) = all_or_nothing!(bo, bo.show("bruno", &case.id));
+    assert_eq!(view.case.received.len(), 1);
+    let item = view.case.received[0].items[0].id.clone();
+    all_or_nothing!(
+        bo,
+        bo.deliver_with(
+            "bruno",
+            &case.id,
+            &DeliverInput {
+                received: vec![item.clone()],
+                ..DeliverInput::default()
+            }
+        )
+    );
+    assert_eq!(carry(bo, ar).await, 1);
+    let (view, _) = all_or_nothing!(ar, ar.show("ana", &case.id));
+    assert_eq!(
+        view.case.deliveries[0].items[0].sha256,
+        comity_crypto::Sha256Digest::of(b"a,b").to_string()
+    );
+    assert_eq!(ar.store().items(&case.id).await.unwrap().len(), 1);
+    assert_eq!(bo.store().items(&case.id).await.unwrap().len(), 1);
+    // Exactly one of each message, each delivered once.
+    for n in [ar, bo, sp] {
+        assert!(
+            n.store()
+                .outbox(None)
+                .await
+                .unwrap()
+                .iter()
+                .all(|m| m.delivered_at.is_some())
+        );
+    }
+    assert_eq!(sp.store().outbox(None).await.unwrap().len(), 2);
+    assert_eq!(bo.store().outbox(None).await.unwrap().len(), 4);
+}

@@ -160,8 +160,9 @@ async fn draft_until_complete_then_clarification_loop_consultation_and_refusal()
         case.proposal.missing,
         vec![Content::FactsSummary, Content::Purpose]
     );
+    // A nonconforming draft is sent only with an override reason.
     let err = p.ar.send("ana", &case.id).await.unwrap_err();
-    assert_eq!(err.code(), "illegal_transition");
+    assert_eq!(err.code(), "override_required");
 
     let case =
         p.ar.revise("ana", &case.id, &scenario("mla", "UNCC", MLA, "", ""))

@@ -32,16 +32,21 @@ pub struct Keys {
 }
 
 pub fn keys(party: &str, seed: u8) -> Keys {
+    keys_role(party, Role::CentralAuthority, seed)
+}
+
+/// An authority of `party` in `role` (its id the conventional one, e.g. `bo-service-provider`).
+pub fn keys_role(party: &str, role: Role, seed: u8) -> Keys {
     let party: PartyCode = party.parse().unwrap();
-    let id = AuthorityId::conventional(&party, Role::CentralAuthority);
+    let id = AuthorityId::conventional(&party, role);
     let signing = SigningSecret::from_seed(&[seed; 32]);
     let encryption = EncryptionSecret::derive(&[seed.wrapping_add(100); 32]);
     let since = Timestamp::from_unix_seconds(T0 - 86_400).unwrap();
     let entry = AuthorityEntry {
         id: id.clone(),
         party,
-        role: Role::CentralAuthority,
-        name: format!("Central Authority {seed}").parse().unwrap(),
+        role,
+        name: format!("Authority {seed}").parse().unwrap(),
         officer_endpoint: format!("https://{id}.example/").parse().unwrap(),
         node_endpoint: format!("https://{id}.example:4433/").parse().unwrap(),
         signing_keys: vec![KeyRecord::new(signing.key_id(), signing.public(), since)],
@@ -133,6 +138,41 @@ pub async fn pair() -> Pair<SqliteStore> {
         ar: node_with(ar_store, &ar, &dir, clock.clone(), 11),
         bo: node_with(bo_store, &bo, &dir, clock.clone(), 22),
         clock,
+        dir: files,
+    }
+}
+
+/// Arcadia's and Borduria's central authorities, and a service provider in Borduria.
+pub struct Trio<S> {
+    pub ar: TestNode<S>,
+    pub bo: TestNode<S>,
+    pub sp: TestNode<S>,
+    pub clock: Arc<ManualClock>,
+    pub keys: Vec<Keys>,
+    pub directory: VerifiedDirectory,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn trio() -> Trio<SqliteStore> {
+    let ar = keys("AR", 1);
+    let bo = keys("BO", 2);
+    let sp = keys_role("BO", Role::ServiceProvider, 3);
+    let dir = directory(&[&ar, &bo, &sp]);
+    let clock = Arc::new(ManualClock::at(t0()));
+    let files = tempfile::tempdir().unwrap();
+    let open = |name: &str| SqliteStore::open(files.path().join(name));
+    let (a, b, c) = (
+        open("ar.db").await.unwrap(),
+        open("bo.db").await.unwrap(),
+        open("sp.db").await.unwrap(),
+    );
+    Trio {
+        ar: node_with(a, &ar, &dir, clock.clone(), 11),
+        bo: node_with(b, &bo, &dir, clock.clone(), 22),
+        sp: node_with(c, &sp, &dir, clock.clone(), 33),
+        clock,
+        keys: vec![ar, bo, sp],
+        directory: dir,
         dir: files,
     }
 }
