@@ -19,14 +19,10 @@ pub const MAX_TIMESTAMP: u64 = i64::MAX as u64;
 /// The most consistency proof lines an `add-checkpoint` request may carry.
 pub const MAX_WITNESS_PROOF_LINES: usize = 63;
 
-/// The message a cosignature/v1 signs.
-pub fn cosignature_message(checkpoint_text: &str, timestamp: u64) -> Result<String, Error> {
-    if timestamp > MAX_TIMESTAMP {
-        return Err(Error::TimestampOutOfRange(timestamp));
-    }
-    Ok(format!(
-        "cosignature/v1\ntime {timestamp}\n{checkpoint_text}"
-    ))
+/// The message a cosignature/v1 signs. Any `u64` is formatted; signing and verifying refuse
+/// timestamps above [`MAX_TIMESTAMP`].
+pub fn cosignature_message(checkpoint_text: &str, timestamp: u64) -> String {
+    format!("cosignature/v1\ntime {timestamp}\n{checkpoint_text}")
 }
 
 /// Why a cosignature's bytes are not acceptable.
@@ -45,7 +41,10 @@ pub(crate) fn check_raw(public: &VerifyingKey, text: &str, bytes: &[u8]) -> Resu
         return Err(Fault::Length(bytes.len()));
     };
     let timestamp = u64::from_be_bytes(*ts);
-    let message = cosignature_message(text, timestamp).map_err(|_| Fault::Timestamp(timestamp))?;
+    if timestamp > MAX_TIMESTAMP {
+        return Err(Fault::Timestamp(timestamp));
+    }
+    let message = cosignature_message(text, timestamp);
     let sig = <[u8; 64]>::try_from(sig).map_err(|_| Fault::Length(bytes.len()))?;
     public
         .verify_strict(message.as_bytes(), &Signature::from_bytes(&sig))
@@ -59,7 +58,10 @@ impl SignerKey {
     pub fn cosign(&self, checkpoint_text: &str, timestamp: u64) -> Result<NoteSignature, Error> {
         self.require(KeyType::CosignatureV1)?;
         Checkpoint::parse(checkpoint_text)?;
-        let message = cosignature_message(checkpoint_text, timestamp)?;
+        if timestamp > MAX_TIMESTAMP {
+            return Err(Error::TimestampOutOfRange(timestamp));
+        }
+        let message = cosignature_message(checkpoint_text, timestamp);
         let mut bytes = Vec::with_capacity(72);
         bytes.extend_from_slice(&timestamp.to_be_bytes());
         bytes.extend_from_slice(&self.sign_bytes(message.as_bytes()));
