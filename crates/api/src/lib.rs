@@ -82,6 +82,11 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
             .post("/v1/cases/{id}/notify", notify::<S, C, E>)
             .post("/v1/cases/{id}/extend", extend::<S, C, E>)
             .post("/v1/cases/{id}/deliver", deliver::<S, C, E>)
+            .post(
+                "/v1/cases/{id}/production-orders",
+                production_order::<S, C, E>,
+            )
+            .post("/v1/cases/{id}/object", object::<S, C, E>)
             .post("/v1/cases/{id}/close", close::<S, C, E>)
             .get("/v1/cases/{id}/items/{item}", item::<S, C, E>)
             .get("/v1/deadlines/due", due::<S, C, E>)

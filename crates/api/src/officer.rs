@@ -20,8 +20,19 @@
 //! `conflict` (the case changed meanwhile: retry), `consultation_required`,
 //! `preservation_expired`, 413 `oversized`, 415 `unsupported_media_type`, 422 decisions the
 //! treaty does not allow as they stand (`reasons_required`, `ground_excluded`,
-//! `ground_not_raised`, `prosecution_required`, `override_required`), 500 `storage` and
-//! `internal`. A refused request changes nothing.
+//! `ground_not_raised`, `prosecution_required`, `override_required`, e.g. sending a
+//! nonconforming request without `override_reason`), 500 `storage` and `internal`. A refused
+//! request changes nothing.
+//!
+//! # Production orders
+//!
+//! `POST /v1/cases/{id}/production-orders` issues a domestic production order (UNCC 27,
+//! BUD 18) to a service provider of the node's own Party for a request the node decided to
+//! execute; it answers 201 with the order, a case of its own whose `parent` is `{id}`. The
+//! provider's legal team finds it in `GET /v1/cases`, and answers with `clarify`, `object`
+//! (`{"reasons"}`) or `deliver`; the issuing officer answers a question with `answer`. What the
+//! provider delivers is attached to the request as `received` items, which `deliver` sends on
+//! by id (`{"received": [item ids]}`) with their chain of custody.
 
 use std::sync::Arc;
 
@@ -34,11 +45,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use comity_node::{
-    Assessment, CaseDoc, CaseView, Clock, DeadlineView, DecideInput, Disposition, Entropy, NewCase,
-    Node, NodeError, ProsecutionSubmission, State as CaseState,
+    Assessment, CaseDoc, CaseView, Clock, DeadlineView, DecideInput, DeliverInput, Disposition,
+    Entropy, NewCase, Node, NodeError, ProductionOrderInput, ProsecutionSubmission,
+    State as CaseState,
 };
 use comity_store::{CaseFilter, Store};
-use comity_types::{Content, Facts, Ground, ProtectedRole};
+use comity_types::{Content, DataCategory, Facts, Ground, ProtectedRole};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -116,6 +128,54 @@ pub struct CreateCase {
     /// The reasons for the suggested deadline.
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+/// `send` (optional body).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendBody {
+    /// Why a request the engine finds nonconforming is sent anyway (required for it; refused
+    /// for a request the engine finds conforming).
+    #[serde(default)]
+    pub override_reason: Option<String>,
+}
+
+/// `POST /v1/cases/{id}/production-orders`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductionOrderBody {
+    /// The service provider's authority id (of the node's own Party).
+    pub provider: String,
+    /// The categories of data to produce.
+    pub data: Vec<DataCategory>,
+    /// The account, number or other identifier whose data is sought.
+    pub subject: String,
+    /// First and last day (inclusive) of the period sought.
+    pub period_from: String,
+    pub period_to: String,
+    /// The domestic legal basis cited.
+    pub legal_basis: String,
+    /// Produce by the end of this day.
+    pub due: String,
+    /// The provider must not disclose the order, in particular to the subject (default true).
+    #[serde(default = "yes")]
+    pub confidential: bool,
+    #[serde(default)]
+    pub instructions: Option<String>,
+    /// An idempotency key: the same reference for the same case returns the order it issued.
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `object`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Object {
+    pub reasons: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -207,7 +267,13 @@ pub struct Text {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Deliver {
+    /// New items.
+    #[serde(default)]
     pub items: Vec<DeliverItem>,
+    /// Items received for the case under a production order, delivered on by id with their
+    /// chain of custody.
+    #[serde(default)]
+    pub received: Vec<String>,
     /// The recipient deletes the data this many days after delivery.
     #[serde(default)]
     pub retention_days: Option<u32>,
@@ -304,12 +370,76 @@ pub(crate) async fn show<S: Store + 'static, C: Clock + 'static, E: Entropy + 's
     Ok(Json(node.show(&officer, &id).await.map_err(node_err)?))
 }
 
+/// The body is optional: none (no content type) or `{}` sends a checked request;
+/// `{"override_reason": "..."}` sends a request the engine finds nonconforming.
 pub(crate) async fn send<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
     State(node): State<Shared<S, C, E>>,
     Officer(officer): Officer,
     Path(id): Path<String>,
+    b: Result<Option<Json<SendBody>>, JsonRejection>,
 ) -> Answer<Json<CaseDoc>> {
-    Ok(Json(node.send(&officer, &id).await.map_err(node_err)?))
+    let b = b
+        .map_err(ApiError::from)?
+        .map(|Json(x)| x)
+        .unwrap_or_default();
+    Ok(Json(
+        node.send_with(&officer, &id, b.override_reason.as_deref())
+            .await
+            .map_err(node_err)?,
+    ))
+}
+
+/// Issues a production order for the case; answers 201 with the order's case.
+pub(crate) async fn production_order<
+    S: Store + 'static,
+    C: Clock + 'static,
+    E: Entropy + 'static,
+>(
+    State(node): State<Shared<S, C, E>>,
+    Officer(officer): Officer,
+    Path(id): Path<String>,
+    b: Result<Json<ProductionOrderBody>, JsonRejection>,
+) -> Answer<Response> {
+    let b = body(b)?;
+    let doc = node
+        .issue_production_order(
+            &officer,
+            &id,
+            ProductionOrderInput {
+                provider: b.provider,
+                data: b.data,
+                subject: b.subject,
+                period_from: b.period_from,
+                period_to: b.period_to,
+                legal_basis: b.legal_basis,
+                due: b.due,
+                confidential: b.confidential,
+                instructions: b.instructions,
+                reference: b.reference,
+            },
+        )
+        .await
+        .map_err(node_err)?;
+    let mut r = (StatusCode::CREATED, Json(&doc)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/v1/cases/{}", doc.id)) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(r)
+}
+
+/// The provider objects to a production order, with its reasons.
+pub(crate) async fn object<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Officer(officer): Officer,
+    Path(id): Path<String>,
+    b: Result<Json<Object>, JsonRejection>,
+) -> Answer<Json<CaseDoc>> {
+    let b = body(b)?;
+    Ok(Json(
+        node.object(&officer, &id, &b.reasons)
+            .await
+            .map_err(node_err)?,
+    ))
 }
 
 pub(crate) async fn revise<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
@@ -451,8 +581,13 @@ pub(crate) async fn deliver<S: Store + 'static, C: Clock + 'static, E: Entropy +
             })?;
         items.push((item.name, bytes));
     }
+    let input = DeliverInput {
+        items,
+        received: b.received,
+        retention_days: b.retention_days,
+    };
     Ok(Json(
-        node.deliver(&officer, &id, &items, b.retention_days)
+        node.deliver_with(&officer, &id, &input)
             .await
             .map_err(node_err)?,
     ))

@@ -41,16 +41,21 @@ pub struct Keys {
 }
 
 pub fn keys(party: &str, seed: u8) -> Keys {
+    keys_role(party, Role::CentralAuthority, seed)
+}
+
+/// An authority of `party` in `role` (its id the conventional one, e.g. `bo-service-provider`).
+pub fn keys_role(party: &str, role: Role, seed: u8) -> Keys {
     let party: PartyCode = party.parse().unwrap();
-    let id = AuthorityId::conventional(&party, Role::CentralAuthority);
+    let id = AuthorityId::conventional(&party, role);
     let signing = SigningSecret::from_seed(&[seed; 32]);
     let encryption = EncryptionSecret::derive(&[seed.wrapping_add(100); 32]);
     let since = Timestamp::from_unix_seconds(T0 - 86_400).unwrap();
     let entry = AuthorityEntry {
         id: id.clone(),
         party,
-        role: Role::CentralAuthority,
-        name: format!("Central Authority {seed}").parse().unwrap(),
+        role,
+        name: format!("Authority {seed}").parse().unwrap(),
         officer_endpoint: format!("https://{id}.example/").parse().unwrap(),
         node_endpoint: format!("https://{id}.example:4433/").parse().unwrap(),
         signing_keys: vec![KeyRecord::new(signing.key_id(), signing.public(), since)],
@@ -211,6 +216,41 @@ pub async fn pair() -> Pair {
     Pair {
         ar: Side::new(node_with(ar_store, &ar, &dir, clock.clone(), 11)),
         bo: Side::new(node_with(bo_store, &bo, &dir, clock.clone(), 22)),
+        clock,
+        dir: files,
+    }
+}
+
+pub const SP: &str = "bo-service-provider";
+
+/// Arcadia's and Borduria's central authorities, and a service provider in Borduria.
+pub struct Trio {
+    pub ar: Side,
+    pub bo: Side,
+    pub sp: Side,
+    pub clock: Arc<ManualClock>,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn trio() -> Trio {
+    let ar = keys("AR", 1);
+    let bo = keys("BO", 2);
+    let sp = keys_role("BO", Role::ServiceProvider, 3);
+    let dir = directory(&[&ar, &bo, &sp]);
+    let clock = Arc::new(ManualClock::at(t0()));
+    let files = tempfile::tempdir().unwrap();
+    let mut sides = Vec::new();
+    for (k, name, seed) in [(&ar, "ar.db", 11), (&bo, "bo.db", 22), (&sp, "sp.db", 33)] {
+        let store = SqliteStore::open(files.path().join(name)).await.unwrap();
+        sides.push(Side::new(node_with(store, k, &dir, clock.clone(), seed)));
+    }
+    let sp_side = sides.pop().unwrap();
+    let bo_side = sides.pop().unwrap();
+    let ar_side = sides.pop().unwrap();
+    Trio {
+        ar: ar_side,
+        bo: bo_side,
+        sp: sp_side,
         clock,
         dir: files,
     }
