@@ -180,7 +180,7 @@ fn faults_in_the_tlog_scales_log_are_named() {
         entries: false,
     };
     assert!(matches!(
-        comity_tlog::audit::audit_with(&f, &[vkey.clone()], None, &no_entries, |_| {}),
+        comity_tlog::audit::audit_with(&f, std::slice::from_ref(&vkey), None, &no_entries, |_| {}),
         Err(Error::CheckpointRootMismatch { .. })
     ));
     // The checkpoint's size line.
