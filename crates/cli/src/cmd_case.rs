@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use comity_node::{
-    Assessment, CaseDoc, CaseView, DeadlineView, DecideInput, Disposition, NewCase,
-    ProsecutionSubmission, Side, State,
+    Assessment, CaseDoc, CaseView, DeadlineView, DecideInput, DeliverInput, Disposition, NewCase,
+    ProductionOrderInput, ProsecutionSubmission, Side, State,
 };
 use comity_store::CaseFilter;
-use comity_types::{Code, Content, Facts, Ground};
+use comity_types::{Code, Content, DataCategory, Facts, Ground};
 use serde_json::{Value, json};
 
 use crate::cmd_node::{
@@ -69,12 +69,16 @@ pub enum CaseCommand {
         /// The case id.
         case: String,
     },
-    /// Send a checked request.
+    /// Send a checked request; a draft the engine finds nonconforming only with --override.
     Send {
         #[command(flatten)]
         node: NodeArgs,
         /// The case id.
         case: String,
+        /// Why a request the engine finds nonconforming (contents missing) is sent anyway;
+        /// recorded in the case, its history and the audit trail.
+        #[arg(long = "override", value_name = "TEXT")]
+        override_reason: Option<String>,
     },
     /// Replace the facts of a request not yet sent, and check it again.
     Revise {
@@ -172,18 +176,71 @@ pub enum CaseCommand {
         #[arg(long, value_name = "TEXT")]
         text: String,
     },
-    /// Deliver the results: each file an item, hashed, sealed to the requesting Party.
+    /// Deliver the results: each file an item, hashed, sealed to the requesting Party; items
+    /// received from a service provider are delivered on by id with their chain of custody. On
+    /// a production order (provider side): comply by delivering the data produced.
     Deliver {
         #[command(flatten)]
         node: NodeArgs,
         /// The case id.
         case: String,
         /// The files to deliver (named by their file names).
-        #[arg(long = "item", value_name = "FILE", required = true, num_args = 1..)]
+        #[arg(long = "item", value_name = "FILE", num_args = 1.., required_unless_present = "received")]
         items: Vec<PathBuf>,
+        /// An item received for the case under a production order, by id (repeatable).
+        #[arg(long = "received", value_name = "ITEM")]
+        received: Vec<String>,
         /// The recipient deletes the data this many days after delivery.
         #[arg(long, value_name = "N")]
         retention_days: Option<u32>,
+    },
+    /// Issue a domestic production order (UNCC 27, BUD 18) to a service provider of this
+    /// node's Party, for a request this node decided to execute. Domestic law governs it; the
+    /// treaty engine does not decide it.
+    Order {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// The executed request the order carries out.
+        case: String,
+        /// The service provider's authority id.
+        #[arg(long, value_name = "AUTHORITY")]
+        to: String,
+        /// A category of data to produce (repeatable): subscriber, traffic, content.
+        #[arg(long = "data", value_name = "CATEGORY", required = true)]
+        data: Vec<String>,
+        /// The account, number or other identifier whose data is sought.
+        #[arg(long, value_name = "ID")]
+        subject: String,
+        /// First day of the period sought (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        /// Last day of the period sought (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        until: String,
+        /// The domestic legal basis cited.
+        #[arg(long, value_name = "TEXT")]
+        legal_basis: String,
+        /// Produce by the end of this day (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        due: String,
+        /// The provider may disclose the order (by default it must not, in particular not to
+        /// the subject).
+        #[arg(long)]
+        not_confidential: bool,
+        #[arg(long, value_name = "TEXT")]
+        instructions: Option<String>,
+        /// An idempotency key: the same reference for the same case returns the order issued.
+        #[arg(long, value_name = "REF")]
+        reference: Option<String>,
+    },
+    /// Object to a production order, with reasons (service provider side).
+    Object {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// The production order's case id.
+        case: String,
+        #[arg(long, value_name = "TEXT")]
+        reasons: String,
     },
     /// Close a case; its open deadlines are cancelled.
     Close {
@@ -248,6 +305,8 @@ pub fn run(cmd: CaseCommand) -> ExitCode {
         | CaseCommand::Notify { node, .. }
         | CaseCommand::Extend { node, .. }
         | CaseCommand::Deliver { node, .. }
+        | CaseCommand::Order { node, .. }
+        | CaseCommand::Object { node, .. }
         | CaseCommand::Close { node, .. }
         | CaseCommand::Item { node, .. } => node.json,
     };
@@ -303,9 +362,16 @@ async fn dispatch(cmd: CaseCommand) -> Result<(), Failure> {
             }
             Ok(())
         }
-        CaseCommand::Send { node, case } => {
+        CaseCommand::Send {
+            node,
+            case,
+            override_reason,
+        } => {
             let h = NodeHandle::open(&node).await?;
-            let doc = h.node.send(h.officer()?, &case).await?;
+            let doc = h
+                .node
+                .send_with(h.officer()?, &case, override_reason.as_deref())
+                .await?;
             changed(&h, "sent", &doc, false)
         }
         CaseCommand::Revise {
@@ -424,6 +490,7 @@ async fn dispatch(cmd: CaseCommand) -> Result<(), Failure> {
             node,
             case,
             items,
+            received,
             retention_days,
         } => {
             let mut files = Vec::new();
@@ -440,11 +507,59 @@ async fn dispatch(cmd: CaseCommand) -> Result<(), Failure> {
                 files.push((name, bytes));
             }
             let h = NodeHandle::open(&node).await?;
+            let input = DeliverInput {
+                items: files,
+                received,
+                retention_days,
+            };
+            let doc = h.node.deliver_with(h.officer()?, &case, &input).await?;
+            changed(&h, "delivered results in", &doc, false)
+        }
+        CaseCommand::Order {
+            node,
+            case,
+            to,
+            data,
+            subject,
+            from,
+            until,
+            legal_basis,
+            due,
+            not_confidential,
+            instructions,
+            reference,
+        } => {
+            let data = codes::<DataCategory>("--data", &data)?;
+            let h = NodeHandle::open(&node).await?;
             let doc = h
                 .node
-                .deliver(h.officer()?, &case, &files, retention_days)
+                .issue_production_order(
+                    h.officer()?,
+                    &case,
+                    ProductionOrderInput {
+                        provider: to,
+                        data,
+                        subject,
+                        period_from: from,
+                        period_to: until,
+                        legal_basis,
+                        due,
+                        confidential: !not_confidential,
+                        instructions,
+                        reference,
+                    },
+                )
                 .await?;
-            changed(&h, "delivered results in", &doc, false)
+            changed(&h, "issued production order", &doc, false)
+        }
+        CaseCommand::Object {
+            node,
+            case,
+            reasons,
+        } => {
+            let h = NodeHandle::open(&node).await?;
+            let doc = h.node.object(h.officer()?, &case, &reasons).await?;
+            changed(&h, "objected to", &doc, false)
         }
         CaseCommand::Close { node, case, reason } => {
             let h = NodeHandle::open(&node).await?;
@@ -747,6 +862,15 @@ fn one_line(c: &CaseDoc) -> String {
         Side::Requesting => "to",
         Side::Requested => "from",
     };
+    if c.production_order.is_some() {
+        return format!(
+            "{}  {:<19} production order{} {arrow} {}  domestic law (not decided by the engine)",
+            c.id,
+            c.state.as_str(),
+            if c.emergency { " emergency" } else { "" },
+            c.counterpart,
+        );
+    }
     format!(
         "{}  {:<19} {} {}{} {arrow} {}  engine: {}",
         c.id,
@@ -769,13 +893,19 @@ fn join<T: std::fmt::Display>(items: &[T]) -> String {
 
 fn engine_lines(doc: &CaseDoc) -> String {
     let p = &doc.proposal;
+    if let Some(note) = &p.note {
+        return format!("  {note}\n");
+    }
     let mut text = format!("  engine: {}", p.outcome);
     if p.review_required {
         text.push_str(" (a person must review)");
     }
     text.push('\n');
     if !p.missing.is_empty() {
-        text.push_str(&format!("  missing: {}\n", join(&p.missing)));
+        text.push_str(&format!(
+            "  missing: {}\n",
+            missing_line(&p.missing_contents)
+        ));
     }
     for g in &p.grounds {
         text.push_str(&format!(
@@ -789,6 +919,19 @@ fn engine_lines(doc: &CaseDoc) -> String {
         text.push_str(&format!("  duties: {}\n", join(&p.duties)));
     }
     text
+}
+
+fn missing_line(list: &[comity_node::MissingContent]) -> String {
+    list.iter()
+        .map(|m| {
+            if m.cites.is_empty() {
+                m.content.to_string()
+            } else {
+                format!("{} ({})", m.content, m.cites.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn decision_line(d: &comity_node::DecisionRecord) -> String {
@@ -835,6 +978,35 @@ fn render_view(v: &CaseView) -> String {
         ));
     }
     t.push_str(&engine_lines(c));
+    if let Some(o) = &c.production_order {
+        t.push_str(&format!(
+            "  production order: {} of {} from {} to {}, due {}{}\n  legal basis: {} ({})\n",
+            join(&o.data),
+            o.subject,
+            o.period_from,
+            o.period_to,
+            o.due,
+            if o.confidential {
+                "; confidential: the provider must not disclose it"
+            } else {
+                ""
+            },
+            o.legal_basis,
+            o.treaty_powers.join(", ")
+        ));
+        if let Some(i) = &o.instructions {
+            t.push_str(&format!("  instructions: {i}\n"));
+        }
+    }
+    if let Some(p) = &c.parent {
+        t.push_str(&format!("  carries out case {p}\n"));
+    }
+    for child in &c.children {
+        t.push_str(&format!("  production order {child}\n"));
+    }
+    if let Some(r) = &c.send_override_reason {
+        t.push_str(&format!("  sent despite the engine, because: {r}\n"));
+    }
     for (what, list) in [
         ("question", &c.clarifications),
         ("answer", &c.answers),
@@ -842,6 +1014,9 @@ fn render_view(v: &CaseView) -> String {
     ] {
         for x in list {
             t.push_str(&format!("  {what} by {} at {}: {}\n", x.by, x.at, x.text));
+            if !x.missing.is_empty() {
+                t.push_str(&format!("    missing: {}\n", missing_line(&x.missing)));
+            }
         }
     }
     if let Some(d) = &c.decision {
@@ -856,7 +1031,12 @@ fn render_view(v: &CaseView) -> String {
             t.push_str(&format!("  notice by {} at {}: {}\n", n.by, n.at, n.text));
         }
     }
-    for d in &c.deliveries {
+    for (what, d) in c
+        .received
+        .iter()
+        .map(|d| ("received", d))
+        .chain(c.deliveries.iter().map(|d| ("delivery", d)))
+    {
         let mut conditions = Vec::new();
         if d.conditions.use_limitation {
             conditions.push("use limitation".to_owned());
@@ -869,7 +1049,7 @@ fn render_view(v: &CaseView) -> String {
         }
         conditions.extend(d.conditions.other.iter().cloned());
         t.push_str(&format!(
-            "  delivery at {}: {} items{}\n",
+            "  {what} at {}: {} items{}\n",
             d.at,
             d.items.len(),
             if conditions.is_empty() {
@@ -883,6 +1063,12 @@ fn render_view(v: &CaseView) -> String {
                 "    item {}  {}  {} bytes  sha256 {}\n",
                 i.id, i.name, i.size, i.sha256
             ));
+            for x in &i.custody {
+                t.push_str(&format!(
+                    "      custody: {} by {}: {}\n",
+                    x.at, x.by, x.action
+                ));
+            }
         }
     }
     if let Some(r) = &c.closed_reason {

@@ -1,7 +1,10 @@
 //! `comity demo`: a local federation on loopback — Arcadia's central authority, Borduria's
 //! central authority, 24/7 point of contact and a service provider in Borduria — each a real
 //! node with its own keys, SQLite database, officer API and mutual-TLS endpoint, running a
-//! scripted set of cases through the real API and printing a timeline.
+//! scripted set of cases through the real API and printing a timeline: preservation, then MLA
+//! carried out by a domestic production order to the service provider and delivered on with
+//! its chain of custody; an emergency; a refusal with reasons; and a nonconforming request sent
+//! with an override reason and sent back for clarification.
 
 // The demo's job is to print a timeline for a person to read.
 #![allow(clippy::print_stdout)]
@@ -62,12 +65,67 @@ const AUTHORITIES: [Authority; 4] = [
 const AR: usize = 0;
 const BO_CA: usize = 1;
 const BO_247: usize = 2;
+const BO_SP: usize = 3;
+
+/// What the service provider produces in case 2.
+const RECORDS: &[u8] = b"account,registered,ip\nops-7,2026-11-02,203.0.113.7\n";
 
 const PRESERVATION: &str = include_str!("../demo/1-preservation.toml");
 const MLA: &str = include_str!("../demo/2-mla.toml");
 const EMERGENCY: &str = include_str!("../demo/3-emergency.toml");
 const REFUSED: &str = include_str!("../demo/4-refused.toml");
 const INCOMPLETE: &str = include_str!("../demo/5-clarification.toml");
+
+/// `content (cites), …` of a list of missing contents.
+fn missing_line(v: &Value) -> String {
+    let list = v.as_array().map(Vec::as_slice).unwrap_or_default();
+    if list.is_empty() {
+        return "nothing".into();
+    }
+    list.iter()
+        .map(|m| {
+            let cites: Vec<&str> = at(m, "/cites")
+                .as_array()
+                .map(|c| c.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            format!(
+                "{} ({})",
+                at(m, "/content").as_str().unwrap_or("?"),
+                cites.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `who → who → …` of a chain of custody (each hand once in a row).
+fn custody_line(v: &Value) -> String {
+    let mut hands: Vec<&str> = Vec::new();
+    for by in v
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| at(e, "/by").as_str())
+    {
+        if hands.last() != Some(&by) {
+            hands.push(by);
+        }
+    }
+    hands.join(" → ")
+}
+
+/// The strings of a JSON array, comma-separated.
+fn list_line(v: &Value) -> String {
+    v.as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
 
 /// The value at a JSON pointer, or null.
 fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
@@ -235,6 +293,44 @@ impl Script {
         }
     }
 
+    /// Waits until case `id` is in the inbox of node `who` (`GET /v1/cases?state=received`).
+    async fn inbox(&self, who: usize, id: &str) -> Result<Value, String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, v) = self
+                .call(who, reqwest::Method::GET, "/v1/cases?state=received", None)
+                .await?;
+            if status == 200
+                && let Some(found) = v
+                    .as_array()
+                    .and_then(|l| l.iter().find(|c| at(c, "/id") == id))
+            {
+                return Ok(found.clone());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "case {id} did not reach the inbox of {}",
+                    AUTHORITIES.get(who).map_or("?", |a| a.id)
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The date `days` from today (UTC), for deadlines.
+    fn due_in_days(&self, days: i64) -> String {
+        jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_hours(days * 24))
+            .map_or_else(
+                |_| "2099-12-31".to_owned(),
+                |t| {
+                    t.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                        .date()
+                        .to_string()
+                },
+            )
+    }
+
     /// Waits until the case is in `state` on node `who` (messages travel through the outbox).
     async fn until(&self, who: usize, case: &str, state: &str) -> Result<Value, String> {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -278,8 +374,10 @@ impl Script {
     }
 
     async fn run(&mut self) -> Result<(), String> {
-        println!("\n1. Preservation (UNCC 42): Arcadia asks Borduria to preserve traffic data");
-        let case = self.create(PRESERVATION, BO_CA).await?;
+        println!(
+            "\n1. Preservation (UNCC 42): Arcadia asks Borduria's 24/7 point of contact to preserve traffic data"
+        );
+        let case = self.create(PRESERVATION, BO_247).await?;
         let id = at(&case, "/id").as_str().unwrap_or_default().to_owned();
         self.say(
             AR,
@@ -290,10 +388,13 @@ impl Script {
         );
         self.ok(AR, &format!("/v1/cases/{id}/send"), json!({}))
             .await?;
-        self.say(AR, "sent (signed, sealed to Borduria's key)");
-        let got = self.until(BO_CA, &id, "received").await?;
         self.say(
-            BO_CA,
+            AR,
+            "sent (signed, sealed to the 24/7 point of contact's key)",
+        );
+        let got = self.until(BO_247, &id, "received").await?;
+        self.say(
+            BO_247,
             format!(
                 "received; engine: {}, duties {}",
                 at(&got, "/case/proposal/outcome"),
@@ -301,7 +402,7 @@ impl Script {
             ),
         );
         self.ok(
-            BO_CA,
+            BO_247,
             &format!("/v1/cases/{id}/decide"),
             json!({"disposition": "executed"}),
         )
@@ -318,7 +419,7 @@ impl Script {
         );
 
         println!(
-            "\n2. Mutual legal assistance for stored data (UNCC 40, 44), evidence package with chain of custody"
+            "\n2. Then mutual legal assistance for the stored data (UNCC 40, 44), carried out by a production order to the service provider (UNCC 27)"
         );
         let case = self.create(MLA, BO_CA).await?;
         let id = at(&case, "/id").as_str().unwrap_or_default().to_owned();
@@ -332,29 +433,130 @@ impl Script {
             json!({"disposition": "executed"}),
         )
         .await?;
-        self.say(BO_CA, "executed; the service provider produces the records");
-        let records = "account,registered,ip\nops-7,2026-11-02,203.0.113.7\n";
+        self.say(BO_CA, "decided: executed");
+        let order = self
+            .ok(
+                BO_CA,
+                &format!("/v1/cases/{id}/production-orders"),
+                json!({
+                    "provider": AUTHORITIES.get(BO_SP).map_or("", |a| a.id),
+                    "data": ["subscriber", "traffic"],
+                    "subject": "account ops-7",
+                    "period_from": "2026-10-01",
+                    "period_to": "2026-10-31",
+                    "legal_basis": "Borduria Code of Criminal Procedure, production order (implementing UNCC 27)",
+                    "due": self.due_in_days(14),
+                    "instructions": "CSV, one row per session"
+                }),
+            )
+            .await?;
+        let oid = at(&order, "/id").as_str().unwrap_or_default().to_owned();
+        self.say(
+            BO_CA,
+            format!(
+                "production order {oid} to {} (due {}, confidential: {}); domestic law governs, the engine is not asked",
+                at(&order, "/counterpart").as_str().unwrap_or("?"),
+                at(&order, "/production_order/due").as_str().unwrap_or("?"),
+                at(&order, "/production_order/confidential"),
+            ),
+        );
+        let inbox = self.inbox(BO_SP, &oid).await?;
+        self.say(
+            BO_SP,
+            format!(
+                "in the legal team's inbox: {} data of {}, {} to {} ({})",
+                list_line(at(&inbox, "/production_order/data")),
+                at(&inbox, "/production_order/subject")
+                    .as_str()
+                    .unwrap_or("?"),
+                at(&inbox, "/production_order/period_from")
+                    .as_str()
+                    .unwrap_or("?"),
+                at(&inbox, "/production_order/period_to")
+                    .as_str()
+                    .unwrap_or("?"),
+                list_line(at(&inbox, "/production_order/treaty_powers")),
+            ),
+        );
         use base64::Engine as _;
-        let encoded = base64::engine::general_purpose::STANDARD.encode(records);
-        self.ok(BO_CA, &format!("/v1/cases/{id}/deliver"), json!({"items": [{"name": "subscriber-records.csv", "content_base64": encoded}], "retention_days": 365})).await?;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(RECORDS);
+        let produced = self
+            .ok(
+                BO_SP,
+                &format!("/v1/cases/{oid}/deliver"),
+                json!({"items": [{"name": "subscriber-records.csv", "content_base64": encoded}]}),
+            )
+            .await?;
+        let produced_sha = at(&produced, "/deliveries/0/items/0/sha256")
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        self.say(
+            BO_SP,
+            format!(
+                "complied: records produced, sha256 {}…, sealed to Borduria's central authority",
+                produced_sha.get(..16).unwrap_or("")
+            ),
+        );
+        self.until(BO_CA, &oid, "delivered").await?;
+        let parent = self.until(BO_CA, &id, "decided").await?;
+        let received = at(&parent, "/case/received/0/items/0");
+        let item = at(received, "/id").as_str().unwrap_or_default().to_owned();
+        self.say(
+            BO_CA,
+            format!(
+                "attached to the MLA case as item {item}: \"{}\"",
+                at(received, "/custody")
+                    .as_array()
+                    .and_then(|c| c.last())
+                    .map_or("", |e| at(e, "/action").as_str().unwrap_or(""))
+            ),
+        );
+        self.ok(
+            BO_CA,
+            &format!("/v1/cases/{id}/deliver"),
+            json!({"received": [item], "retention_days": 365}),
+        )
+        .await?;
+        self.say(BO_CA, "delivered on to Arcadia, with the chain of custody");
         let done = self.until(AR, &id, "delivered").await?;
         let delivery = at(&done, "/case/deliveries/0");
+        let got = at(delivery, "/items/0");
+        let got_sha = at(got, "/sha256").as_str().unwrap_or("");
         self.say(
             AR,
             format!(
                 "evidence received: {} item(s), sha256 {}…, use limitation {} (UNCC 40(19))",
                 at(delivery, "/items").as_array().map_or(0, Vec::len),
-                at(delivery, "/items/0/sha256")
-                    .as_str()
-                    .unwrap_or("")
-                    .get(..16)
-                    .unwrap_or(""),
+                got_sha.get(..16).unwrap_or(""),
                 at(delivery, "/conditions/use_limitation")
+            ),
+        );
+        let names_provider = at(got, "/custody").as_array().is_some_and(|c| {
+            c.iter()
+                .any(|e| at(e, "/by").as_str() == AUTHORITIES.get(BO_SP).map(|a| a.id))
+        });
+        let expected_sha = comity_crypto::Sha256Digest::of(RECORDS).to_string();
+        self.say(
+            AR,
+            format!(
+                "hash equal to the provider's: {}; custody: {} → {}",
+                got_sha == produced_sha && got_sha == expected_sha,
+                custody_line(at(got, "/custody")),
+                AUTHORITIES.get(AR).map_or("?", |a| a.id)
             ),
         );
         self.check(
             "evidence delivered with use limitation",
             at(delivery, "/conditions/use_limitation") == true,
+        );
+        self.check(
+            "Arcadia holds the records with the hash the provider produced",
+            got_sha == produced_sha && got_sha == expected_sha,
+        );
+        self.check(
+            "the chain of custody names the service provider",
+            names_provider,
         );
 
         println!(
@@ -435,7 +637,9 @@ impl Script {
             at(&done, "/case/decision/disposition") == "refused",
         );
 
-        println!("\n5. A nonconforming request, completed and clarified (UNCC 40(15), 40(16))");
+        println!(
+            "\n5. A nonconforming request sent with a reason, sent back for clarification (UNCC 40(15), 40(16))"
+        );
         let case = self.create(INCOMPLETE, BO_CA).await?;
         let id = at(&case, "/id").as_str().unwrap_or_default().to_owned();
         self.say(
@@ -443,7 +647,7 @@ impl Script {
             format!(
                 "engine: {} — missing {}; kept as a draft",
                 at(&case, "/proposal/outcome"),
-                at(&case, "/proposal/missing")
+                missing_line(at(&case, "/proposal/missing_contents"))
             ),
         );
         let (status, v) = self
@@ -457,48 +661,62 @@ impl Script {
         self.say(
             AR,
             format!(
-                "sending the draft answered {status} {}",
-                at(&v, "/error/code")
+                "sending without a reason answered {status} {}",
+                at(&v, "/error/code").as_str().unwrap_or("?")
             ),
         );
-        self.check("a draft cannot be sent", status == 409);
-        let complete = INCOMPLETE.replace(
-            "\"investigation_subject\", \"assistance_sought\"",
-            "\"investigation_subject\", \"facts_summary\", \"assistance_sought\"",
+        self.check(
+            "a nonconforming draft needs an override reason",
+            status == 422,
         );
-        let revised = self
-            .ok(
-                AR,
-                &format!("/v1/cases/{id}/revise"),
-                json!({"scenario": complete}),
-            )
-            .await?;
+        self.ok(
+            AR,
+            &format!("/v1/cases/{id}/send"),
+            json!({"override_reason": "the suspects are moving the data; the summary of the facts follows once translated"}),
+        )
+        .await?;
         self.say(
             AR,
+            "sent with an override reason (recorded in the case and the audit trail)",
+        );
+        let got = self.until(BO_CA, &id, "received").await?;
+        self.say(
+            BO_CA,
             format!(
-                "revised with a summary of the facts: {}",
-                at(&revised, "/state")
+                "received; engine: {}, missing {}",
+                at(&got, "/case/proposal/outcome"),
+                missing_line(at(&got, "/case/proposal/missing_contents"))
             ),
         );
-        self.ok(AR, &format!("/v1/cases/{id}/send"), json!({}))
-            .await?;
-        self.until(BO_CA, &id, "received").await?;
         self.ok(
             BO_CA,
             &format!("/v1/cases/{id}/clarify"),
-            json!({"question": "For which period are the records sought?"}),
+            json!({"question": "Please supply a summary of the relevant facts."}),
         )
         .await?;
-        self.say(BO_CA, "asked for clarification");
-        self.until(AR, &id, "clarification_asked").await?;
+        self.say(
+            BO_CA,
+            "asked for clarification, naming the missing contents",
+        );
+        let asked = self.until(AR, &id, "clarification_asked").await?;
+        self.say(
+            AR,
+            format!(
+                "clarification received: missing {}",
+                missing_line(at(&asked, "/case/clarifications/0/missing"))
+            ),
+        );
         self.ok(
             AR,
             &format!("/v1/cases/{id}/answer"),
-            json!({"text": "1 to 31 October 2026", "supplied": ["time_period"]}),
+            json!({"text": "Summary: a ransomware group extorted 40 hospitals from account ops-7 in October 2026.", "supplied": ["facts_summary"]}),
         )
         .await?;
-        self.say(AR, "answered, supplying the time period");
-        self.until(BO_CA, &id, "received").await?;
+        self.say(AR, "answered, supplying the summary of the facts");
+        let rechecked = self.until(BO_CA, &id, "received").await?;
+        let outcome = at(&rechecked, "/case/proposal/outcome").clone();
+        self.say(BO_CA, format!("checked again: engine says {outcome}"));
+        self.check("the answered request is decidable", outcome == "execute");
         self.ok(
             BO_CA,
             &format!("/v1/cases/{id}/decide"),

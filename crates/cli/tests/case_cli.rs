@@ -821,7 +821,7 @@ fn preservation_extension_notice_and_a_refusal_with_prosecution() {
             NOW,
         ],
         2,
-        "is draft: cannot send",
+        "override_required",
     );
     std::fs::write(
         d.join("p.toml"),

@@ -31,11 +31,22 @@ fn demo_once_runs_every_case_and_frees_its_ports() {
     for needle in [
         "1. Preservation",
         "preserved until",
+        // Preservation, then MLA, then the service provider's production.
+        "to bo-service-provider (due ",
+        "in the legal team's inbox: subscriber, traffic data of account ops-7",
+        "complied: records produced",
+        "under production order",
         "evidence received: 1 item(s)",
+        "hash equal to the provider's: true; custody: bo-service-provider → bo-central-authority → ar-central-authority",
         "emergency data received",
         "refusal without reasons answered 422",
         "refusal received with reasons",
-        "sending the draft answered 409",
+        // A nonconforming request sent with a reason and sent back for clarification.
+        "sending without a reason answered 422 override_required",
+        "sent with an override reason",
+        "received; engine: \"nonconforming\", missing facts_summary (UNCC 40(15)(c))",
+        "clarification received: missing facts_summary (UNCC 40(15)(c))",
+        "checked again: engine says \"execute\"",
         "executed after clarification",
         "every case ended as expected",
     ] {

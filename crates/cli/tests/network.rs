@@ -134,12 +134,13 @@ async fn mla_clarified_consulted_refused(fed: &Federation) {
         .await;
     assert_eq!(draft["state"], "draft", "{draft}");
     let id = draft["id"].as_str().unwrap().to_owned();
+    // Nonconforming: sent only with a written override reason.
     fed.refused(
         AR,
         &format!("/v1/cases/{id}/send"),
         json!({}),
-        409,
-        "illegal_transition",
+        422,
+        "override_required",
     )
     .await;
     let revised = fed

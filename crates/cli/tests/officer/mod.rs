@@ -13,6 +13,7 @@ use std::process::Command;
 
 pub const AR: &str = "ar-central-authority";
 pub const BO: &str = "bo-central-authority";
+pub const SP: &str = "bo-service-provider";
 
 pub struct Out {
     pub code: i32,
@@ -75,10 +76,27 @@ pub fn fails(dir: &Path, args: &[&str], code: i32, needle: &str) -> Out {
 /// Nodes `ar` and `bo` (central authorities of AR and BO) in a temporary directory, each with
 /// the signed directory as `directory.json`.
 pub fn network() -> tempfile::TempDir {
+    network_of(&[
+        ("AR", "central_authority", "ar"),
+        ("BO", "central_authority", "bo"),
+    ])
+}
+
+/// As [`network`], with a service provider in BO (`sp`, `bo-service-provider`).
+pub fn network_with_provider() -> tempfile::TempDir {
+    network_of(&[
+        ("AR", "central_authority", "ar"),
+        ("BO", "central_authority", "bo"),
+        ("BO", "service_provider", "sp"),
+    ])
+}
+
+/// Nodes (party, role, directory), the first the directory's maintainer.
+fn network_of(nodes: &[(&str, &str, &str)]) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let t0 = "--now=2026-01-01T00:00:00Z";
-    for (party, dir) in [("AR", "ar"), ("BO", "bo")] {
+    for (party, role, dir) in nodes {
         ok(
             d,
             &[
@@ -86,9 +104,9 @@ pub fn network() -> tempfile::TempDir {
                 "--party",
                 party,
                 "--role",
-                "central_authority",
+                role,
                 "--name",
-                "Central Authority",
+                "Authority",
                 "--dir",
                 dir,
                 t0,
@@ -107,17 +125,13 @@ pub fn network() -> tempfile::TempDir {
             t0,
         ],
     );
-    ok(
-        d,
-        &[
-            "directory",
-            "add",
-            "--directory",
-            "dir.json",
-            "bo/authority.json",
-            t0,
-        ],
-    );
+    for (_, _, dir) in nodes.iter().skip(1) {
+        let entry = format!("{dir}/authority.json");
+        ok(
+            d,
+            &["directory", "add", "--directory", "dir.json", &entry, t0],
+        );
+    }
     ok(
         d,
         &[
@@ -129,7 +143,7 @@ pub fn network() -> tempfile::TempDir {
             "ar",
         ],
     );
-    for node in ["ar", "bo"] {
+    for (_, _, node) in nodes {
         std::fs::copy(d.join("dir.json"), d.join(node).join("directory.json")).unwrap();
     }
     tmp
