@@ -653,3 +653,53 @@ async fn produced_data_are_attached_once() {
             .collect();
     assert_eq!(events.len(), 1);
 }
+
+#[tokio::test]
+async fn an_objection_once_and_across_a_withdrawal() {
+    let t = trio().await;
+    let mla = executed_request(&t).await;
+    let order =
+        t.bo.issue_production_order("bruno", &mla, order_input(SP))
+            .await
+            .unwrap();
+    pump(&t.bo, &t.sp).await;
+    // The provider objects while the authority withdraws the order: the messages cross.
+    t.sp.object(
+        "legal",
+        &order.id,
+        "the subscriber is a journalist's source",
+    )
+    .await
+    .unwrap();
+    t.bo.close("bruno", &order.id, "no longer needed")
+        .await
+        .unwrap();
+    let objection = t.sp.outbox_due(10).await.unwrap().remove(0);
+    assert_eq!(objection.kind, kinds::PRODUCTION_OBJECTION);
+    let first = t.bo.receive(&objection.bytes).await.unwrap();
+    assert_eq!(first.result["accepted"], true, "{}", first.result);
+    let again = t.bo.receive(&objection.bytes).await.unwrap();
+    assert!(again.repeated);
+    assert_eq!(again.result, first.result);
+    let bo = t.bo.show("bruno", &order.id).await.unwrap();
+    assert_eq!(bo.case.state, State::Closed, "the withdrawal stands");
+    assert_eq!(
+        bo.case.decision.unwrap().reasons,
+        "the subscriber is a journalist's source"
+    );
+    let parent = t.bo.show("bruno", &mla).await.unwrap();
+    assert_eq!(
+        parent
+            .events
+            .iter()
+            .filter(|e| e.kind == "production_objected")
+            .count(),
+        1
+    );
+    t.sp.mark_delivered(&objection.id).await.unwrap();
+    pump(&t.bo, &t.sp).await;
+    assert_eq!(
+        t.sp.show("legal", &order.id).await.unwrap().case.state,
+        State::Closed
+    );
+}
