@@ -7,16 +7,22 @@
 //!
 //! Writes are counted from 0 across the whole change, in the order the backend performs them;
 //! for SQLite that is [`crate::sqlite::WRITE_ORDER`]: inbound envelopes, case writes, events,
-//! deadlines, outbox inserts, outbox updates, audit entries, items, each list in its own order.
+//! deadlines, outbox inserts, outbox updates, audit entries, items, log leaves, the checkpoint,
+//! peer checkpoints, alarms, each list in its own order. The checkpoint and alarm writes of
+//! [`Store::swap_checkpoint`], [`Store::swap_peer_checkpoint`] and [`Store::add_alarm`] are
+//! changes too, so an armed fault hits them as well.
 //! A change has [`Change::write_count`] write points, so `fail_at(n)` fires for every
 //! `n < change.write_count()` and never for larger `n`.
 
 use std::future::Future;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use comity_tlog::{Hash, TilePath};
+
 use crate::{
-    AuditRow, CaseFilter, CaseRow, Change, DeadlineRow, EventRow, InboundRow, ItemRow, Millis,
-    OutboxRow, Store, StoreError,
+    AlarmRow, AuditRow, CaseFilter, CaseRow, Change, CheckpointRow, DeadlineRow, EventRow,
+    InboundRow, ItemRow, LogHead, Millis, OutboxRow, PeerCheckpointRow, Store, StoreError,
 };
 
 /// A backend that can fail a change at a chosen write, inside its own transaction.
@@ -155,5 +161,59 @@ impl<S: FaultInjection> Store for FaultyStore<S> {
         now: Millis,
     ) -> impl Future<Output = Result<Vec<ItemRow>, StoreError>> + Send {
         self.inner.items_expiring(now)
+    }
+
+    fn log_head(&self) -> impl Future<Output = Result<LogHead, StoreError>> + Send {
+        self.inner.log_head()
+    }
+
+    fn log_tile(
+        &self,
+        size: u64,
+        tile: TilePath,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send {
+        self.inner.log_tile(size, tile)
+    }
+
+    fn log_entries(
+        &self,
+        range: Range<u64>,
+    ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send {
+        self.inner.log_entries(range)
+    }
+
+    fn log_inclusion_proof(
+        &self,
+        size: u64,
+        index: u64,
+    ) -> impl Future<Output = Result<Vec<Hash>, StoreError>> + Send {
+        self.inner.log_inclusion_proof(size, index)
+    }
+
+    fn log_consistency_proof(
+        &self,
+        size1: u64,
+        size2: u64,
+    ) -> impl Future<Output = Result<Vec<Hash>, StoreError>> + Send {
+        self.inner.log_consistency_proof(size1, size2)
+    }
+
+    fn checkpoint(&self) -> impl Future<Output = Result<Option<CheckpointRow>, StoreError>> + Send {
+        self.inner.checkpoint()
+    }
+
+    fn peer_checkpoint(
+        &self,
+        origin: &str,
+    ) -> impl Future<Output = Result<Option<PeerCheckpointRow>, StoreError>> + Send {
+        self.inner.peer_checkpoint(origin)
+    }
+
+    fn alarms(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AlarmRow>, StoreError>> + Send {
+        self.inner.alarms(after, limit)
     }
 }

@@ -1,5 +1,6 @@
 //! Durable storage of a node: cases, their events and deadlines, delivered items, the inbound
-//! record of envelopes (exactly-once), the outbox, and the audit trail.
+//! record of envelopes (exactly-once), the outbox, the audit trail, and the node's transparency
+//! log (entries, tile hashes, the signed checkpoint) with what witnessing other logs needs.
 //!
 //! The store is deliberately dumb. The node computes every state change as one [`Change`] —
 //! pure data — and the store applies it atomically: all of it or none of it, with a
@@ -18,12 +19,24 @@
 //! every caller hears its own result. Writers wait in that queue (bounded: a full queue makes
 //! `apply` wait), never in SQLite's lock; readers use a pool beside the writer. The SQLite
 //! module's `writer` says how and why in full.
+//!
+//! **The transparency log.** A change's [`Change::leaves`] are appended to the node's log in
+//! the change's own transaction: the store assigns them the next indexes and stores what
+//! `comity_tlog`'s storage model keeps (the entry, its leaf hash, and the hash of every tile
+//! the leaf completes), so a leaf is in the log if and only if the rest of its change is in the
+//! database, and the indexes stay dense whatever fails. Tiles, entry bundles, roots and proofs
+//! are read back through the trait ([`Store::log_head`], [`Store::log_tile`], …). The signed
+//! checkpoint is replaced only by compare-and-swap on its size ([`Store::swap_checkpoint`]);
+//! so are the checkpoints this node holds of other logs ([`Store::swap_peer_checkpoint`]).
 
 pub mod faulty;
 pub mod sqlite;
 
 use serde_json::Value;
 use std::future::Future;
+use std::ops::Range;
+
+use comity_tlog::{Hash, TilePath};
 
 /// Milliseconds since 1970-01-01T00:00:00Z.
 pub type Millis = i64;
@@ -133,6 +146,58 @@ pub struct ItemRow {
     pub data: Value,
 }
 
+/// A signed checkpoint of a log: the tree size it states and the C2SP signed note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointRow {
+    pub size: u64,
+    pub note: String,
+}
+
+/// Replaces this node's checkpoint if the stored one is of size `expected` (`None`: there is
+/// none yet), else fails with [`StoreError::Stale`]. The new size may not be smaller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointSwap {
+    pub expected: Option<u64>,
+    pub new: CheckpointRow,
+}
+
+/// The latest checkpoint this node has verified of another log, by the log's origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerCheckpointRow {
+    pub origin: String,
+    pub size: u64,
+    pub note: String,
+    pub updated_at: Millis,
+}
+
+/// Replaces the held checkpoint of `row.origin` if it is of size `expected` (`None`: none held
+/// yet), else fails with [`StoreError::Stale`]. The new size may not be smaller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerCheckpointSwap {
+    pub expected: Option<u64>,
+    pub row: PeerCheckpointRow,
+}
+
+/// Evidence that a log was not append-only: the checkpoint held and the one seen that cannot
+/// both be true, and what was checked. Append-only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmRow {
+    /// Assigned by the store on insert (ignored when writing).
+    pub seq: i64,
+    pub origin: String,
+    pub held_note: String,
+    pub seen_note: String,
+    pub evidence: Value,
+    pub detected_at: Millis,
+}
+
+/// The size and root of this node's log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogHead {
+    pub size: u64,
+    pub root: Hash,
+}
+
 /// How a change writes its case.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CaseWrite {
@@ -174,12 +239,23 @@ pub struct Change {
     pub audit: Vec<AuditRow>,
     /// Upserted by id.
     pub items: Vec<ItemRow>,
+    /// Entries appended to the transparency log, in order, at the next indexes (the store
+    /// assigns them). Each must fit an entry bundle (at most 65,535 bytes).
+    pub leaves: Vec<Vec<u8>>,
+    /// This node's checkpoint, replaced by compare-and-swap.
+    pub checkpoint: Option<CheckpointSwap>,
+    /// Checkpoints of other logs, each replaced by compare-and-swap.
+    pub peer_checkpoints: Vec<PeerCheckpointSwap>,
+    /// Appended.
+    pub alarms: Vec<AlarmRow>,
 }
 
 impl Change {
     /// How many row writes applying this change performs: the write points a fault can hit.
-    /// One per element of every list, performed in the order of [`sqlite::WRITE_ORDER`]
-    /// (inbound first, so that a repeated envelope is reported as [`StoreError::Duplicate`]).
+    /// One per element of every list (a leaf is one write point, though it stores its entry
+    /// and the tile hashes it completes), one for a checkpoint, performed in the order of
+    /// [`sqlite::WRITE_ORDER`] (inbound first, so that a repeated envelope is reported as
+    /// [`StoreError::Duplicate`]; leaves after every other row of the change).
     pub fn write_count(&self) -> usize {
         self.cases.len()
             + self.events.len()
@@ -189,6 +265,10 @@ impl Change {
             + self.inbound.len()
             + self.audit.len()
             + self.items.len()
+            + self.leaves.len()
+            + usize::from(self.checkpoint.is_some())
+            + self.peer_checkpoints.len()
+            + self.alarms.len()
     }
 }
 
@@ -214,6 +294,13 @@ pub enum StoreError {
     /// Stored data that cannot be read back (e.g. a JSON column that does not parse).
     #[error("corrupt row in `{table}`: {reason}")]
     Corrupt { table: &'static str, reason: String },
+    /// A checkpoint compare-and-swap found another size than the one expected: someone
+    /// replaced it since it was read. Read it again.
+    #[error("the {0} changed since it was read")]
+    Stale(String),
+    /// A read of the log beyond its size (a tile, an entry or a proof the tree does not have).
+    #[error("not in the log: {0}")]
+    OutOfRange(String),
 }
 
 /// A node's durable storage.
@@ -270,4 +357,88 @@ pub trait Store: Send + Sync {
         &self,
         now: Millis,
     ) -> impl Future<Output = Result<Vec<ItemRow>, StoreError>> + Send;
+
+    // ---- the transparency log ----
+
+    /// The log's size and root (the empty tree's root, SHA-256 of nothing, when empty).
+    fn log_head(&self) -> impl Future<Output = Result<LogHead, StoreError>> + Send;
+    /// The bytes of a hash tile or entry bundle as served for the tree of `size` leaves (at
+    /// most the log's size, else [`StoreError::OutOfRange`]): `None` if that tree has no such
+    /// tile (a full tile not yet complete, a partial tile wider than the tree has).
+    fn log_tile(
+        &self,
+        size: u64,
+        tile: TilePath,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+    /// The entries with indexes in `range`, in order; [`StoreError::OutOfRange`] if the range
+    /// goes past the log's size.
+    fn log_entries(
+        &self,
+        range: Range<u64>,
+    ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
+    /// The inclusion proof of leaf `index` in the tree of `size` leaves (RFC 9162).
+    fn log_inclusion_proof(
+        &self,
+        size: u64,
+        index: u64,
+    ) -> impl Future<Output = Result<Vec<Hash>, StoreError>> + Send;
+    /// The consistency proof from the tree of `size1` leaves to the tree of `size2` (RFC 9162).
+    fn log_consistency_proof(
+        &self,
+        size1: u64,
+        size2: u64,
+    ) -> impl Future<Output = Result<Vec<Hash>, StoreError>> + Send;
+    /// This node's current signed checkpoint, if one was stored.
+    fn checkpoint(&self) -> impl Future<Output = Result<Option<CheckpointRow>, StoreError>> + Send;
+    /// Replaces the checkpoint if the stored one is of size `expected` (`None`: none yet);
+    /// [`StoreError::Stale`] otherwise. A change of its own.
+    fn swap_checkpoint(
+        &self,
+        expected: Option<u64>,
+        new: &CheckpointRow,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let change = Change {
+            checkpoint: Some(CheckpointSwap {
+                expected,
+                new: new.clone(),
+            }),
+            ..Change::default()
+        };
+        async move { self.apply(&change).await }
+    }
+    /// The held checkpoint of the log `origin`, if any.
+    fn peer_checkpoint(
+        &self,
+        origin: &str,
+    ) -> impl Future<Output = Result<Option<PeerCheckpointRow>, StoreError>> + Send;
+    /// Replaces the held checkpoint of `row.origin` if it is of size `expected` (`None`: none
+    /// held); [`StoreError::Stale`] otherwise. A change of its own.
+    fn swap_peer_checkpoint(
+        &self,
+        expected: Option<u64>,
+        row: &PeerCheckpointRow,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let change = Change {
+            peer_checkpoints: vec![PeerCheckpointSwap {
+                expected,
+                row: row.clone(),
+            }],
+            ..Change::default()
+        };
+        async move { self.apply(&change).await }
+    }
+    /// Records an alarm. A change of its own.
+    fn add_alarm(&self, alarm: &AlarmRow) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let change = Change {
+            alarms: vec![alarm.clone()],
+            ..Change::default()
+        };
+        async move { self.apply(&change).await }
+    }
+    /// Alarms with `seq > after`, oldest first.
+    fn alarms(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AlarmRow>, StoreError>> + Send;
 }

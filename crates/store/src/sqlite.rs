@@ -14,9 +14,14 @@
 mod writer;
 
 use std::borrow::Cow;
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use comity_tlog::{Hash, HashReader, SourceError, TileKind, TilePath};
 
 use serde_json::Value;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -28,8 +33,8 @@ use sqlx::{Row, SqlSafeStr, Sqlite};
 
 use crate::faulty::FaultInjection;
 use crate::{
-    AuditRow, CaseFilter, CaseRow, Change, DeadlineRow, EventRow, InboundRow, ItemRow, Millis,
-    OutboxRow, Store, StoreError,
+    AlarmRow, AuditRow, CaseFilter, CaseRow, Change, CheckpointRow, DeadlineRow, EventRow,
+    InboundRow, ItemRow, LogHead, Millis, OutboxRow, PeerCheckpointRow, Store, StoreError,
 };
 pub use writer::WriterStats;
 use writer::{Target, Writer};
@@ -40,8 +45,10 @@ use writer::{Target, Writer};
 /// Inbound envelopes come first so that a repeated envelope is reported as
 /// [`StoreError::Duplicate`] (the caller answers with the stored result) rather than as a
 /// conflict on the case the first delivery already changed. Cases come before the rows that
-/// refer to them (events, deadlines and items have foreign keys to cases).
-pub const WRITE_ORDER: [&str; 8] = [
+/// refer to them (events, deadlines and items have foreign keys to cases). Log leaves come
+/// after every other row of their change (one write point each), then the checkpoints and
+/// alarms.
+pub const WRITE_ORDER: [&str; 12] = [
     "inbound",
     "cases",
     "events",
@@ -50,6 +57,10 @@ pub const WRITE_ORDER: [&str; 8] = [
     "outbox_updates",
     "audit",
     "items",
+    "leaves",
+    "checkpoint",
+    "peer_checkpoints",
+    "alarms",
 ];
 
 /// How long the writer waits for another process's write transaction on the same file (an
@@ -62,8 +73,10 @@ const MAX_CONNECTIONS: u32 = 4;
 
 /// The schema migrations, embedded so that a node binary needs no files beside it. Append new
 /// files here; never edit an applied one (its checksum is recorded in `_sqlx_migrations`).
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "log", include_str!("../migrations/0002_log.sql")),
+];
 
 /// Numbers the in-memory databases of this process, whose names must differ.
 static MEMORY_DATABASES: AtomicU64 = AtomicU64::new(0);
@@ -150,6 +163,107 @@ impl SqliteStore {
     /// the store was opened.
     pub fn writer_stats(&self) -> WriterStats {
         self.writer.stats()
+    }
+
+    /// The log's size: one past its last index (indexes are dense).
+    async fn log_size(&self) -> Result<u64, StoreError> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(idx) FROM log_entries")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        match last {
+            None => Ok(0),
+            Some(last) => u64::try_from(last)
+                .ok()
+                .and_then(|l| l.checked_add(1))
+                .ok_or_else(|| StoreError::Corrupt {
+                    table: "log_entries",
+                    reason: format!("last index {last}"),
+                }),
+        }
+    }
+
+    /// The stored hashes of tile level `level` with indexes in `range`, in order.
+    async fn fetch_hashes(&self, level: u8, range: Range<u64>) -> Result<Vec<Hash>, StoreError> {
+        let (start, end) = (index_col(range.start)?, index_col(range.end)?);
+        let (table, rows): (&'static str, Vec<Vec<u8>>) = if level == 0 {
+            let rows = sqlx::query_scalar(
+                "SELECT leaf_hash FROM log_entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+            )
+            .bind(start)
+            .bind(end)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+            ("log_entries", rows)
+        } else {
+            let rows = sqlx::query_scalar(
+                "SELECT hash FROM log_hashes WHERE level = ?1 AND idx >= ?2 AND idx < ?3
+                 ORDER BY idx",
+            )
+            .bind(i64::from(level))
+            .bind(start)
+            .bind(end)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+            ("log_hashes", rows)
+        };
+        let want = range.end.saturating_sub(range.start);
+        if rows.len() as u64 != want {
+            return Err(StoreError::Corrupt {
+                table,
+                reason: format!(
+                    "{} hashes of level {level} from index {}, expected {want}",
+                    rows.len(),
+                    range.start
+                ),
+            });
+        }
+        rows.iter()
+            .map(|h| {
+                Hash::from_slice(h).ok_or_else(|| StoreError::Corrupt {
+                    table,
+                    reason: "a hash is not 32 bytes".to_owned(),
+                })
+            })
+            .collect()
+    }
+
+    /// Runs a `comity_tlog` algorithm over the stored hashes, fetching what it reads.
+    async fn with_hashes<T>(
+        &self,
+        run: impl Fn(&Fetched) -> Result<T, comity_tlog::Error>,
+    ) -> Result<T, StoreError> {
+        let mut fetched = Fetched::default();
+        for _ in 0..MAX_FETCH_ROUNDS {
+            match run(&fetched) {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    let Some((level, range)) = fetched.missing.take() else {
+                        return Err(tlog_error(e));
+                    };
+                    let hashes = self.fetch_hashes(level, range.clone()).await?;
+                    for (i, h) in range.zip(hashes) {
+                        fetched.hashes.insert((level, i), h);
+                    }
+                }
+            }
+        }
+        Err(StoreError::Backend(
+            "a log read did not finish in its bound of tile reads".to_owned(),
+        ))
+    }
+
+    /// Refuses a tree size larger than the log's.
+    async fn within_log(&self, size: u64) -> Result<(), StoreError> {
+        let have = self.log_size().await?;
+        if size > have {
+            return Err(StoreError::OutOfRange(format!(
+                "tree size {size} is larger than the log's {have}"
+            )));
+        }
+        Ok(())
     }
 
     /// Stops taking changes, lets the writer commit every change already queued (their callers
@@ -316,6 +430,95 @@ fn item_row(row: &SqliteRow) -> Result<ItemRow, StoreError> {
         data: json_col(row, T, "data")?,
     })
 }
+
+fn size_of(row: &SqliteRow, table: &'static str) -> Result<u64, StoreError> {
+    let size: i64 = col(row, table, "size")?;
+    u64::try_from(size).map_err(|_| StoreError::Corrupt {
+        table,
+        reason: format!("`size` is {size}"),
+    })
+}
+
+fn checkpoint_row(row: &SqliteRow) -> Result<CheckpointRow, StoreError> {
+    const T: &str = "log_checkpoint";
+    Ok(CheckpointRow {
+        size: size_of(row, T)?,
+        note: col(row, T, "note")?,
+    })
+}
+
+fn peer_checkpoint_row(row: &SqliteRow) -> Result<PeerCheckpointRow, StoreError> {
+    const T: &str = "peer_checkpoints";
+    Ok(PeerCheckpointRow {
+        origin: col(row, T, "origin")?,
+        size: size_of(row, T)?,
+        note: col(row, T, "note")?,
+        updated_at: col(row, T, "updated_at")?,
+    })
+}
+
+fn alarm_row(row: &SqliteRow) -> Result<AlarmRow, StoreError> {
+    const T: &str = "alarms";
+    Ok(AlarmRow {
+        seq: col(row, T, "seq")?,
+        origin: col(row, T, "origin")?,
+        held_note: col(row, T, "held_note")?,
+        seen_note: col(row, T, "seen_note")?,
+        evidence: json_col(row, T, "evidence")?,
+        detected_at: col(row, T, "detected_at")?,
+    })
+}
+
+/// An index or size as SQLite stores it.
+fn index_col(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::OutOfRange(format!("index {n}")))
+}
+
+/// The stored hashes fetched so far, for `comity_tlog`'s algorithms, which read synchronously
+/// through [`HashReader`]. A read of hashes not fetched yet fails and is remembered; the caller
+/// fetches them (asynchronously) and runs the algorithm again. Every algorithm reads O(log n)
+/// tiles, so this ends after a few rounds; the log being append-only, hashes fetched in later
+/// rounds (later snapshots) belong to the same tree.
+#[derive(Default)]
+struct Fetched {
+    hashes: HashMap<(u8, u64), Hash>,
+    missing: Cell<Option<(u8, Range<u64>)>>,
+}
+
+impl HashReader for Fetched {
+    fn hashes(&self, level: u8, range: Range<u64>) -> Result<Vec<Hash>, SourceError> {
+        let mut out =
+            Vec::with_capacity(usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(0));
+        for i in range.clone() {
+            match self.hashes.get(&(level, i)) {
+                Some(h) => out.push(*h),
+                None => {
+                    self.missing.set(Some((level, range)));
+                    return Err(SourceError::not_found("not fetched yet"));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// What a `comity_tlog` error means to a caller of the log reads.
+fn tlog_error(e: comity_tlog::Error) -> StoreError {
+    match e {
+        comity_tlog::Error::IndexOutOfRange { .. }
+        | comity_tlog::Error::SizeDecreased { .. }
+        | comity_tlog::Error::EmptyTreeConsistency
+        | comity_tlog::Error::TileNotInTree { .. } => StoreError::OutOfRange(e.to_string()),
+        other => StoreError::Corrupt {
+            table: "log_hashes",
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Rounds of fetching a log algorithm may take before the store gives up (a handful is usual:
+/// at most two tiles per level).
+const MAX_FETCH_ROUNDS: usize = 256;
 
 fn all<R>(
     rows: &[SqliteRow],
@@ -505,5 +708,108 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         all(&rows, item_row)
+    }
+
+    async fn log_head(&self) -> Result<LogHead, StoreError> {
+        let size = self.log_size().await?;
+        let root = self
+            .with_hashes(|h| comity_tlog::store::tree_root(h, size))
+            .await?;
+        Ok(LogHead { size, root })
+    }
+
+    async fn log_tile(&self, size: u64, tile: TilePath) -> Result<Option<Vec<u8>>, StoreError> {
+        self.within_log(size).await?;
+        match tile.kind {
+            TileKind::Hashes(_) => {
+                match self
+                    .with_hashes(|h| comity_tlog::store::tile_bytes(h, size, &tile))
+                    .await
+                {
+                    Ok(bytes) => Ok(Some(bytes)),
+                    Err(StoreError::OutOfRange(_)) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+            TileKind::Entries => {
+                let Ok(range) = comity_tlog::store::bundle_range(size, &tile) else {
+                    return Ok(None);
+                };
+                let entries = self.log_entries(range).await?;
+                comity_tlog::tile::entry_bundle(&entries)
+                    .map(Some)
+                    .map_err(|e| StoreError::Corrupt {
+                        table: "log_entries",
+                        reason: e.to_string(),
+                    })
+            }
+        }
+    }
+
+    async fn log_entries(&self, range: Range<u64>) -> Result<Vec<Vec<u8>>, StoreError> {
+        if range.start >= range.end {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT entry FROM log_entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+        )
+        .bind(index_col(range.start)?)
+        .bind(index_col(range.end)?)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        if rows.len() as u64 != range.end - range.start {
+            return Err(StoreError::OutOfRange(format!(
+                "entries {}..{}: the log has {} of them",
+                range.start,
+                range.end,
+                rows.len()
+            )));
+        }
+        Ok(rows)
+    }
+
+    async fn log_inclusion_proof(&self, size: u64, index: u64) -> Result<Vec<Hash>, StoreError> {
+        self.within_log(size).await?;
+        self.with_hashes(|h| comity_tlog::store::inclusion_proof(h, size, index))
+            .await
+    }
+
+    async fn log_consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash>, StoreError> {
+        self.within_log(size2).await?;
+        self.with_hashes(|h| comity_tlog::store::consistency_proof(h, size1, size2))
+            .await
+    }
+
+    async fn checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError> {
+        let row = sqlx::query("SELECT size, note FROM log_checkpoint WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(checkpoint_row).transpose()
+    }
+
+    async fn peer_checkpoint(&self, origin: &str) -> Result<Option<PeerCheckpointRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT origin, size, note, updated_at FROM peer_checkpoints WHERE origin = ?1",
+        )
+        .bind(origin)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(peer_checkpoint_row).transpose()
+    }
+
+    async fn alarms(&self, after: i64, limit: u32) -> Result<Vec<AlarmRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, origin, held_note, seen_note, evidence, detected_at FROM alarms
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        all(&rows, alarm_row)
     }
 }

@@ -20,7 +20,8 @@ use comity_store::faulty::{FaultInjection, FaultyStore};
 use comity_store::sqlite::SqliteStore;
 use comity_store::{CaseFilter, CaseWrite, Change, Store, StoreError};
 use conformance::{
-    T0, audit, bumped, case, dump, event, every_kind_of_write, message, received, seed,
+    T0, assert_log_is, audit, bumped, case, dump, event, every_kind_of_write, leaf, log_key,
+    message, published, received, seed,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{AssertSqlSafe, Connection};
@@ -87,6 +88,10 @@ conformance!(
     fault_is_used_once,
     many_concurrent_applies,
     losers_fail_alone,
+    log_appends_and_reads,
+    a_failed_change_leaves_no_leaf,
+    checkpoints_by_compare_and_swap,
+    faults_at_log_writes,
 );
 
 /// A connection of its own to the database file, beside the store's pool.
@@ -151,13 +156,18 @@ async fn open_creates_the_file_in_wal_mode() {
     assert_eq!(
         tables,
         [
+            "alarms",
             "audit",
             "cases",
             "deadlines",
             "events",
             "inbound",
             "items",
-            "outbox"
+            "log_checkpoint",
+            "log_entries",
+            "log_hashes",
+            "outbox",
+            "peer_checkpoints"
         ]
     );
     store.close().await;
@@ -388,7 +398,11 @@ async fn writes_happen_in_the_documented_order() {
             "outbox",
             "outbox_updates",
             "audit",
-            "items"
+            "items",
+            "leaves",
+            "checkpoint",
+            "peer_checkpoints",
+            "alarms"
         ]
     );
     let store = FaultyStore::new(memory().await);
@@ -665,4 +679,215 @@ async fn in_memory_stores_are_separate_and_shared_by_clones() {
     one.close().await;
     assert!(clone.apply(&received(2)).await.is_err());
     two.apply(&received(2)).await.unwrap();
+}
+
+/// Appends `leaves` in one change of their own.
+async fn append(store: &impl Store, leaves: Vec<Vec<u8>>) {
+    store
+        .apply(&Change {
+            leaves,
+            ..Change::default()
+        })
+        .await
+        .unwrap();
+}
+
+/// The log goes on where it stopped after the store is closed and opened again: the writer
+/// reads its sequencer back from the stored tiles (mid-tile, and on a tile boundary).
+#[tokio::test]
+async fn reopening_continues_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all: Vec<Vec<u8>> = Vec::new();
+    for (round, count) in [300usize, 212, 1, 0, 300].into_iter().enumerate() {
+        let store = file(&dir).await;
+        assert_log_is(&store, &all).await;
+        let leaves: Vec<Vec<u8>> = (0..count)
+            .map(|i| leaf(&format!("round {round} leaf {i}")))
+            .collect();
+        // in changes of up to 7 leaves
+        for chunk in leaves.chunks(7) {
+            append(&store, chunk.to_vec()).await;
+        }
+        all.extend(leaves);
+        assert_log_is(&store, &all).await;
+        store.close().await;
+    }
+    let store = file(&dir).await;
+    let key = log_key();
+    let files = published(&store, &key).await;
+    comity_tlog::audit(&files, &key.verifier_key(), None, |_| {}).unwrap();
+}
+
+/// Two stores on one file stand for two processes (`comity serve` and an operator's command):
+/// each writer notices, under the write lock, that the other appended, and continues from the
+/// stored log instead of its own stale sequencer.
+#[tokio::test]
+async fn two_writers_on_one_file_keep_one_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = file(&dir).await;
+    let two = file(&dir).await;
+    let mut all = Vec::new();
+    for i in 0..40 {
+        let store = if i % 3 == 0 { &two } else { &one };
+        let leaves: Vec<Vec<u8>> = (0..(i % 5 + 1))
+            .map(|j| leaf(&format!("{i}.{j}")))
+            .collect();
+        append(store, leaves.clone()).await;
+        all.extend(leaves);
+    }
+    assert_log_is(&one, &all).await;
+    assert_log_is(&two, &all).await;
+    one.close().await;
+    two.close().await;
+}
+
+/// Nobody rewrites the log through SQL either: no update, delete, replacement or gap.
+#[tokio::test]
+async fn the_log_tables_are_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = file(&dir).await;
+    let leaves: Vec<Vec<u8>> = (0..300).map(|i| leaf(&i.to_string())).collect();
+    append(&store, leaves.clone()).await;
+    store
+        .swap_checkpoint(
+            None,
+            &comity_store::CheckpointRow {
+                size: 300,
+                note: "n".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store.add_alarm(&conformance::alarm("x", T0)).await.unwrap();
+    let mut conn = raw(&path).await;
+    for (sql, why) in [
+        (
+            "UPDATE log_entries SET entry = x'00' WHERE idx = 3",
+            "append-only",
+        ),
+        ("DELETE FROM log_entries WHERE idx = 299", "append-only"),
+        (
+            "INSERT OR REPLACE INTO log_entries (idx, entry, leaf_hash) VALUES (2, x'00', zeroblob(32))",
+            "next index",
+        ),
+        (
+            "INSERT INTO log_entries (idx, entry, leaf_hash) VALUES (301, x'00', zeroblob(32))",
+            "next index",
+        ),
+        ("UPDATE log_hashes SET hash = zeroblob(32)", "append-only"),
+        ("DELETE FROM log_hashes", "append-only"),
+        (
+            "INSERT OR REPLACE INTO log_hashes (level, idx, hash) VALUES (1, 0, zeroblob(32))",
+            "append-only",
+        ),
+        ("UPDATE log_checkpoint SET size = 5", "larger or equal"),
+        ("DELETE FROM log_checkpoint", "never deleted"),
+        ("UPDATE alarms SET origin = 'y'", "append-only"),
+        ("DELETE FROM alarms", "append-only"),
+    ] {
+        let err = sqlx::query(AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(why), "{sql}: {err}");
+    }
+    assert_log_is(&store, &leaves).await;
+    append(&store, vec![leaf("300")]).await;
+    store.close().await;
+}
+
+/// A batch holding changes with leaves, some of which fail (a conflict, an injected fault at
+/// a leaf, a duplicate envelope), commits the others' leaves at dense indexes.
+#[tokio::test]
+async fn a_batch_with_losers_keeps_the_log_dense() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = Arc::new(file(&dir).await);
+    let a = case("c-a", "received", T0);
+    store
+        .apply(&Change {
+            cases: vec![CaseWrite::Insert(a.clone())],
+            inbound: vec![conformance::inbound("e-seen", Some("c-a"))],
+            leaves: vec![leaf("first")],
+            ..Change::default()
+        })
+        .await
+        .unwrap();
+    let lock = hold_write_lock(&path).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    let spawn = |tasks: &mut tokio::task::JoinSet<_>, n: usize, change: Change, fault| {
+        let store = Arc::clone(&store);
+        tasks.spawn(async move { (n, store.apply_with_fault(&change, fault).await) });
+    };
+    let with = |n: usize, leaves: usize, change: Change| Change {
+        leaves: (0..leaves).map(|j| leaf(&format!("{n}.{j}"))).collect(),
+        ..change
+    };
+    let mut expected_ok = Vec::new();
+    for n in 0..30 {
+        let (change, fault, ok) = match n % 5 {
+            // a conflict on the case
+            1 => (
+                with(
+                    n,
+                    2,
+                    Change {
+                        cases: vec![bumped(&a, "stale", T0)],
+                        ..Change::default()
+                    },
+                ),
+                None,
+                n == 1,
+            ),
+            // an injected fault at its second leaf
+            2 => (with(n, 3, Change::default()), Some(1), false),
+            // a repeated envelope
+            3 => (
+                with(
+                    n,
+                    1,
+                    Change {
+                        inbound: vec![conformance::inbound("e-seen", None)],
+                        ..Change::default()
+                    },
+                ),
+                None,
+                false,
+            ),
+            _ => (with(n, n % 4 + 1, Change::default()), None, true),
+        };
+        if ok {
+            expected_ok.push(n);
+        }
+        spawn(&mut tasks, n, change, fault);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    release(lock).await;
+    let mut results = tasks.join_all().await;
+    results.sort_by_key(|(n, _)| *n);
+    let ok: Vec<usize> = results
+        .iter()
+        .filter(|(_, r)| r.is_ok())
+        .map(|(n, _)| *n)
+        .collect();
+    // the first update of c-a wins (queue order), the others conflict
+    assert_eq!(ok, expected_ok, "{results:?}");
+    // leaves in commit order, which is queue order within the batch: compare as sets, then
+    // check each change's leaves are together and in order
+    let head = store.log_head().await.unwrap();
+    let entries = store.log_entries(0..head.size).await.unwrap();
+    let mut want: Vec<Vec<u8>> = vec![leaf("first")];
+    for &n in &ok {
+        let count = if n % 5 == 1 { 2 } else { n % 4 + 1 };
+        want.extend((0..count).map(|j| leaf(&format!("{n}.{j}"))));
+    }
+    let mut sorted_entries = entries.clone();
+    sorted_entries.sort();
+    want.sort();
+    assert_eq!(sorted_entries, want);
+    assert_log_is(&*store, &entries).await;
+    let key = log_key();
+    let files = published(&*store, &key).await;
+    comity_tlog::audit(&files, &key.verifier_key(), None, |_| {}).unwrap();
 }

@@ -46,12 +46,23 @@
 //! commit.
 //!
 //! **Adding a kind of row.** A [`Change`] becomes a flat list of [`Write`]s in
-//! [`super::WRITE_ORDER`] ([`prepare`]); a new kind of row (e.g. transparency-log leaves written
-//! in the same transaction as the events they log) is a new [`Write`] variant, its place in
-//! `prepare` and the order, and one arm in [`write`]. State that the writer assigns (e.g. a log
-//! sequencer's next leaf index) belongs to [`Connection`]'s owner, [`Batch`]: read it once when
-//! the thread starts, advance a copy inside each change's savepoint, keep the copy only when the
-//! change is released, and restart from the stored value when a batch fails to commit.
+//! [`super::WRITE_ORDER`] ([`prepare`]); a new kind of row is a new [`Write`] variant, its place
+//! in `prepare` and the order, and one arm in [`write`]. State that the writer assigns belongs
+//! to [`Connection`]'s owner, [`Batch`]: read it from the database, advance a copy inside each
+//! change's savepoint, keep the copy only when the change is released, and restart from the
+//! stored value when a batch fails to commit.
+//!
+//! **The log sequencer** is such state: the log's size and its [`RightEdge`] (the hashes of
+//! its maximal complete subtrees), enough to append without reading. Each change that has
+//! leaves ([`Write::Leaf`]) appends them to a copy of it, writing each entry at the next index
+//! with its leaf hash and the hash of every tile the leaf completes (`comity_tlog`'s storage
+//! model); the copy replaces the sequencer only once the change's savepoint is released, so a
+//! change that fails leaves neither rows nor a gap. At the start of every batch, under the
+//! write lock, the writer compares the sequencer's size with the database's (one look at the
+//! last index) and reloads it when they differ: after a batch that failed to commit, and after
+//! another process (an operator's `comity` command on the same file) appended. The database
+//! refuses anything but the next index (a trigger), so a sequencer that were still wrong could
+//! not leave a gap or overwrite a leaf, only fail its change.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,6 +70,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use comity_tlog::{Hash, HashReader, RightEdge, SourceError, hash_leaf};
 use rusqlite::{Connection, OpenFlags, params};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -261,6 +273,7 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Message>, counts: Arc<Coun
         conn,
         requests: Vec::with_capacity(MAX_BATCH),
         counts,
+        log: None,
     };
     // `blocking_recv` returns None once every sender is gone (the store was dropped without
     // `close`) or the queue was closed and emptied.
@@ -281,11 +294,14 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Message>, counts: Arc<Coun
     // Dropping the connection closes it; the last connection to the file checkpoints the WAL.
 }
 
-/// The writer's connection and the changes of the batch being committed.
+/// The writer's connection, the changes of the batch being committed, and the log sequencer.
 struct Batch {
     conn: Connection,
     requests: Vec<Request>,
     counts: Arc<Counts>,
+    /// The log as committed (and as released inside the open transaction): its size and right
+    /// edge. `None` until read, and again after a batch failed to commit.
+    log: Option<RightEdge>,
 }
 
 impl Batch {
@@ -309,7 +325,10 @@ impl Batch {
                 }
             }
             Err(e) => {
-                // Nothing of the batch was committed: every change fails, each with the reason.
+                // Nothing of the batch was committed, leaves included: the sequencer must be
+                // read again from what the database holds.
+                self.log = None;
+                // Every change fails, each with the reason.
                 if !self.conn.is_autocommit() {
                     // If even the rollback fails, SQLite rolls back when the connection closes
                     // or the next BEGIN finds the transaction still open and fails in turn.
@@ -330,14 +349,24 @@ impl Batch {
 
     /// One transaction for the whole batch, a savepoint per change; the result of each change,
     /// or the error that lost the whole batch.
-    fn transaction(&self) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    fn transaction(&mut self) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         // IMMEDIATE takes the write lock at once: this connection is the process's only writer,
         // but another process (an operator's `comity` command) may hold the file.
-        self.exec("BEGIN IMMEDIATE")?;
+        exec(&self.conn, "BEGIN IMMEDIATE")?;
+        // Under the lock, the log cannot move: a sequencer that does not match it (another
+        // process appended, or it was never read) is read again now.
+        if self.log.as_ref().map(RightEdge::size) != Some(log_size(&self.conn)?) {
+            self.log = Some(load_edge(&self.conn)?);
+        }
         let mut results = Vec::with_capacity(self.requests.len());
         for request in &self.requests {
-            self.exec("SAVEPOINT change")?;
-            let result = self.change(&request.writes, request.fault);
+            exec(&self.conn, "SAVEPOINT change")?;
+            let result = change(
+                &self.conn,
+                self.log.as_ref(),
+                &request.writes,
+                request.fault,
+            );
             if let Err(e) = &result {
                 if self.conn.is_autocommit() {
                     // Some errors (I/O, a full disk, out of memory) make SQLite roll back the
@@ -347,33 +376,151 @@ impl Batch {
                         "the batch's transaction was rolled back: {e}"
                     )));
                 }
-                self.exec("ROLLBACK TO change")?;
+                exec(&self.conn, "ROLLBACK TO change")?;
             }
-            self.exec("RELEASE change")?;
-            results.push(result);
+            exec(&self.conn, "RELEASE change")?;
+            // The sequencer advances only with a change that stays in the transaction.
+            results.push(result.map(|edge| {
+                if let Some(edge) = edge {
+                    self.log = Some(edge);
+                }
+            }));
         }
-        self.exec("COMMIT")?;
+        exec(&self.conn, "COMMIT")?;
         Ok(results)
     }
+}
 
-    /// The writes of one change, in order; with `fault = Some(n)`, fails right after write `n`.
-    fn change(&self, writes: &[Write], fault: Option<usize>) -> Result<(), StoreError> {
-        for (n, w) in writes.iter().enumerate() {
-            write(&self.conn, w)?;
-            if fault == Some(n) {
-                return Err(StoreError::Backend(format!("injected fault at write {n}")));
+fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut statement| statement.execute([]))
+        .map(drop)
+        .map_err(sqlite)
+}
+
+/// The writes of one change, in order; with `fault = Some(n)`, fails right after write `n`.
+/// Leaves are appended to a copy of the sequencer `log`, returned when the change has any.
+fn change(
+    conn: &Connection,
+    log: Option<&RightEdge>,
+    writes: &[Write],
+    fault: Option<usize>,
+) -> Result<Option<RightEdge>, StoreError> {
+    let mut edge: Option<RightEdge> = None;
+    for (n, w) in writes.iter().enumerate() {
+        match w {
+            Write::Leaf(entry) => {
+                let edge = match &mut edge {
+                    Some(edge) => edge,
+                    none => none.insert(log.cloned().ok_or_else(|| {
+                        StoreError::Backend("the log sequencer was not read".to_owned())
+                    })?),
+                };
+                append_leaf(conn, edge, entry)?;
             }
+            other => write(conn, other)?,
         }
-        Ok(())
+        if fault == Some(n) {
+            return Err(StoreError::Backend(format!("injected fault at write {n}")));
+        }
     }
+    Ok(edge)
+}
 
-    fn exec(&self, sql: &str) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(sql)
-            .and_then(|mut statement| statement.execute([]))
-            .map(drop)
-            .map_err(sqlite)
+// ---- the log ----
+
+/// The log's size in the database: one past the last index (indexes are dense).
+fn log_size(conn: &Connection) -> Result<u64, StoreError> {
+    let last: Option<i64> = conn
+        .prepare_cached("SELECT MAX(idx) FROM log_entries")
+        .and_then(|mut s| s.query_row([], |row| row.get(0)))
+        .map_err(sqlite)?;
+    match last {
+        None => Ok(0),
+        Some(last) => u64::try_from(last)
+            .ok()
+            .and_then(|l| l.checked_add(1))
+            .ok_or_else(|| log_corrupt(format!("last index {last}"))),
     }
+}
+
+/// The sequencer of the log as stored: its size and right edge, from the partial tile of each
+/// level (at most 255 hashes a level).
+fn load_edge(conn: &Connection) -> Result<RightEdge, StoreError> {
+    let size = log_size(conn)?;
+    RightEdge::load(&StoredHashes(conn), size)
+        .map_err(|e| log_corrupt(format!("reading the log's right edge: {e}")))
+}
+
+fn log_corrupt(reason: String) -> StoreError {
+    StoreError::Corrupt {
+        table: "log_entries",
+        reason,
+    }
+}
+
+/// The stored hashes, read on the writer's connection (inside its transaction).
+struct StoredHashes<'c>(&'c Connection);
+
+impl HashReader for StoredHashes<'_> {
+    fn hashes(&self, level: u8, range: std::ops::Range<u64>) -> Result<Vec<Hash>, SourceError> {
+        let bad = |e: String| SourceError::other(e);
+        let start = i64::try_from(range.start).map_err(|e| bad(e.to_string()))?;
+        let end = i64::try_from(range.end).map_err(|e| bad(e.to_string()))?;
+        let rows: Vec<Vec<u8>> = if level == 0 {
+            self.0
+                .prepare_cached(
+                    "SELECT leaf_hash FROM log_entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![start, end], |row| row.get(0))?
+                        .collect::<Result<_, _>>()
+                })
+        } else {
+            self.0
+                .prepare_cached(
+                    "SELECT hash FROM log_hashes WHERE level = ?1 AND idx >= ?2 AND idx < ?3
+                     ORDER BY idx",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![level, start, end], |row| row.get(0))?
+                        .collect::<Result<_, _>>()
+                })
+        }
+        .map_err(|e| bad(e.to_string()))?;
+        rows.iter()
+            .map(|h| Hash::from_slice(h).ok_or_else(|| bad("a stored hash is not 32 bytes".into())))
+            .collect()
+    }
+}
+
+/// Appends one entry to the log at the sequencer's next index: the entry with its leaf hash,
+/// then the hash of every tile it completes.
+fn append_leaf(conn: &Connection, edge: &mut RightEdge, entry: &[u8]) -> Result<(), StoreError> {
+    let index = edge.size();
+    if entry.len() > comity_tlog::tile::MAX_ENTRY_LEN {
+        return Err(StoreError::Backend(format!(
+            "log entry {index} is {} bytes; entries are at most {}",
+            entry.len(),
+            comity_tlog::tile::MAX_ENTRY_LEN
+        )));
+    }
+    let leaf_hash = hash_leaf(entry);
+    let mut stored = Vec::with_capacity(2);
+    edge.push(leaf_hash, &mut stored)
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    let idx = i64::try_from(index).map_err(|e| StoreError::Backend(e.to_string()))?;
+    conn.prepare_cached("INSERT INTO log_entries (idx, entry, leaf_hash) VALUES (?1, ?2, ?3)")
+        .and_then(|mut s| s.execute(params![idx, entry, leaf_hash.as_bytes().as_slice()]))
+        .map_err(sqlite)?;
+    // The leaf's own hash (level 0) is the entry row's; the upper levels get rows of their own.
+    for h in stored.iter().filter(|h| h.level > 0) {
+        let idx = i64::try_from(h.index).map_err(|e| StoreError::Backend(e.to_string()))?;
+        conn.prepare_cached("INSERT INTO log_hashes (level, idx, hash) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![h.level, idx, h.hash.as_bytes().as_slice()]))
+            .map_err(sqlite)?;
+    }
+    Ok(())
 }
 
 // ---- a change, ready for the writer ----
@@ -464,6 +611,27 @@ enum Write {
         retain_until: Option<i64>,
         deleted_at: Option<i64>,
         data: String,
+    },
+    /// A log entry; the writer's sequencer gives it its index.
+    Leaf(Vec<u8>),
+    Checkpoint {
+        expected: Option<u64>,
+        size: u64,
+        note: String,
+    },
+    PeerCheckpoint {
+        expected: Option<u64>,
+        origin: String,
+        size: u64,
+        note: String,
+        updated_at: i64,
+    },
+    Alarm {
+        origin: String,
+        held_note: String,
+        seen_note: String,
+        evidence: String,
+        detected_at: i64,
     },
 }
 
@@ -572,6 +740,31 @@ fn prepare(change: &Change) -> Vec<Write> {
         retain_until: row.retain_until,
         deleted_at: row.deleted_at,
         data: json_text(&row.data),
+    }));
+    writes.extend(change.leaves.iter().cloned().map(Write::Leaf));
+    writes.extend(change.checkpoint.iter().map(|swap| Write::Checkpoint {
+        expected: swap.expected,
+        size: swap.new.size,
+        note: swap.new.note.clone(),
+    }));
+    writes.extend(
+        change
+            .peer_checkpoints
+            .iter()
+            .map(|swap| Write::PeerCheckpoint {
+                expected: swap.expected,
+                origin: swap.row.origin.clone(),
+                size: swap.row.size,
+                note: swap.row.note.clone(),
+                updated_at: swap.row.updated_at,
+            }),
+    );
+    writes.extend(change.alarms.iter().map(|row| Write::Alarm {
+        origin: row.origin.clone(),
+        held_note: row.held_note.clone(),
+        seen_note: row.seen_note.clone(),
+        evidence: json_text(&row.evidence),
+        detected_at: row.detected_at,
     }));
     writes
 }
@@ -811,8 +1004,80 @@ fn write(conn: &Connection, w: &Write) -> Result<(), StoreError> {
                 ],
             )?;
         }
+        // Appended by `change`, which holds the sequencer; never reached.
+        Write::Leaf(_) => {
+            return Err(StoreError::Backend(
+                "a log entry written without the sequencer".to_owned(),
+            ));
+        }
+        Write::Checkpoint {
+            expected,
+            size,
+            note,
+        } => {
+            let size = size_col(*size)?;
+            let n = match expected {
+                None => run(
+                    "INSERT INTO log_checkpoint (id, size, note) VALUES (1, ?1, ?2)
+                     ON CONFLICT (id) DO NOTHING",
+                    params![size, note],
+                )?,
+                Some(old) => run(
+                    "UPDATE log_checkpoint SET size = ?1, note = ?2 WHERE id = 1 AND size = ?3",
+                    params![size, note, size_col(*old)?],
+                )?,
+            };
+            if n == 0 {
+                return Err(StoreError::Stale("log checkpoint".to_owned()));
+            }
+        }
+        Write::PeerCheckpoint {
+            expected,
+            origin,
+            size,
+            note,
+            updated_at,
+        } => {
+            let size = size_col(*size)?;
+            let n = match expected {
+                None => run(
+                    "INSERT INTO peer_checkpoints (origin, size, note, updated_at)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (origin) DO NOTHING",
+                    params![origin, size, note, updated_at],
+                )?,
+                Some(old) => run(
+                    "UPDATE peer_checkpoints SET size = ?2, note = ?3, updated_at = ?4
+                     WHERE origin = ?1 AND size = ?5",
+                    params![origin, size, note, updated_at, size_col(*old)?],
+                )?,
+            };
+            if n == 0 {
+                return Err(StoreError::Stale(format!("checkpoint held of `{origin}`")));
+            }
+        }
+        Write::Alarm {
+            origin,
+            held_note,
+            seen_note,
+            evidence,
+            detected_at,
+        } => {
+            // `seq` is left to AUTOINCREMENT, as for the audit trail.
+            run(
+                "INSERT INTO alarms (origin, held_note, seen_note, evidence, detected_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![origin, held_note, seen_note, evidence, detected_at],
+            )?;
+        }
     }
     Ok(())
+}
+
+/// A tree size as SQLite stores it (a signed 64-bit integer).
+fn size_col(size: u64) -> Result<i64, StoreError> {
+    i64::try_from(size)
+        .map_err(|_| StoreError::Backend(format!("tree size {size} does not fit the database")))
 }
 
 fn not_pending(id: &str) -> StoreError {

@@ -4,10 +4,15 @@
 
 use comity_store::faulty::{FaultInjection, FaultyStore};
 use comity_store::{
-    AuditRow, CaseFilter, CaseRow, CaseWrite, Change, DeadlineRow, EventRow, InboundRow, ItemRow,
-    Millis, OutboxRow, OutboxUpdate, Store, StoreError,
+    AlarmRow, AuditRow, CaseFilter, CaseRow, CaseWrite, Change, CheckpointRow, CheckpointSwap,
+    DeadlineRow, EventRow, InboundRow, ItemRow, LogHead, Millis, OutboxRow, OutboxUpdate,
+    PeerCheckpointRow, PeerCheckpointSwap, Store, StoreError,
 };
+use comity_tlog::memory::MemoryLog;
+use comity_tlog::note::{KeyType, SignerKey};
+use comity_tlog::{TilePath, hash_leaf, merkle};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub const T0: Millis = 1_700_000_000_000;
@@ -124,6 +129,22 @@ pub fn item(id: &str, case_id: &str, retain_until: Option<Millis>) -> ItemRow {
     }
 }
 
+pub fn leaf(name: &str) -> Vec<u8> {
+    format!("{{\"leaf\":\"{name}\"}}").into_bytes()
+}
+
+pub fn alarm(origin: &str, at: Millis) -> AlarmRow {
+    AlarmRow {
+        // ignored by the store
+        seq: 999,
+        origin: origin.to_owned(),
+        held_note: format!("{origin}\n5\nAAAA\n\n\u{2014} held\n"),
+        seen_note: format!("{origin}\n5\nBBBB\n\n\u{2014} seen\n"),
+        evidence: json!({ "why": "equal sizes, different roots", "size": 5 }),
+        detected_at: at,
+    }
+}
+
 pub fn deleted(row: &ItemRow, at: Millis) -> ItemRow {
     ItemRow {
         sealed: None,
@@ -167,6 +188,11 @@ pub struct Dump {
     audit: Vec<AuditRow>,
     items: Vec<Vec<ItemRow>>,
     items_expiring: Vec<ItemRow>,
+    log_head: LogHead,
+    log_entries: Vec<Vec<u8>>,
+    checkpoint: Option<CheckpointRow>,
+    peer_checkpoints: Vec<Option<PeerCheckpointRow>>,
+    alarms: Vec<AlarmRow>,
 }
 
 pub async fn dump<S: Store>(store: &S, case_ids: &[&str], envelope_ids: &[&str]) -> Dump {
@@ -181,7 +207,17 @@ pub async fn dump<S: Store>(store: &S, case_ids: &[&str], envelope_ids: &[&str])
         audit: store.audit(0, u32::MAX).await.unwrap(),
         items: vec![],
         items_expiring: store.items_expiring(Millis::MAX).await.unwrap(),
+        log_head: store.log_head().await.unwrap(),
+        log_entries: vec![],
+        checkpoint: store.checkpoint().await.unwrap(),
+        peer_checkpoints: vec![],
+        alarms: store.alarms(0, u32::MAX).await.unwrap(),
     };
+    d.log_entries = store.log_entries(0..d.log_head.size).await.unwrap();
+    for origin in ["peer.example/a", "peer.example/b"] {
+        d.peer_checkpoints
+            .push(store.peer_checkpoint(origin).await.unwrap());
+    }
     for id in case_ids {
         d.events.push(store.events(id).await.unwrap());
         d.case_deadlines
@@ -823,6 +859,7 @@ pub fn received(n: usize) -> Change {
         events: vec![event(&id, 1, "received")],
         outbox: vec![message(&format!("m-{n:03}"), Some(&id), 1, T0)],
         audit: vec![audit("received", Some(&id), T0)],
+        leaves: vec![leaf(&format!("received {n:03}"))],
         ..Change::default()
     }
 }
@@ -896,6 +933,7 @@ pub async fn losers_fail_alone<S: Store + 'static>(store: S) {
             cases: vec![bumped(&a, &format!("state-{r}"), T0 + r)],
             outbox: vec![message(&format!("m-race-{r}"), Some("c-a"), 1, T0)],
             audit: vec![audit(&format!("race-{r}"), Some("c-a"), T0)],
+            leaves: vec![leaf(&format!("race-{r}")), leaf(&format!("race-{r} again"))],
             ..Change::default()
         });
     }
@@ -904,6 +942,7 @@ pub async fn losers_fail_alone<S: Store + 'static>(store: S) {
         inbound: vec![inbound("e-seen", Some("c-x"))],
         cases: vec![CaseWrite::Insert(case("c-x", "received", T0))],
         outbox: vec![message("m-x", Some("c-x"), 1, T0)],
+        leaves: vec![leaf("repeat")],
         ..Change::default()
     });
     let twins = changes.len();
@@ -913,6 +952,7 @@ pub async fn losers_fail_alone<S: Store + 'static>(store: S) {
             inbound: vec![inbound("e-twin", Some(&id))],
             cases: vec![CaseWrite::Insert(case(&id, "received", T0))],
             audit: vec![audit("twin", Some(&id), T0)],
+            leaves: vec![leaf(&format!("twin {t}"))],
             ..Change::default()
         });
     }
@@ -922,6 +962,7 @@ pub async fn losers_fail_alone<S: Store + 'static>(store: S) {
         inbound: vec![inbound("e-orphan", None)],
         events: vec![event("c-none", 1, "x")],
         audit: vec![audit("orphan", None, T0)],
+        leaves: vec![leaf("orphan")],
         ..Change::default()
     });
     // interleave the losers with the good changes
@@ -1022,6 +1063,31 @@ pub async fn losers_fail_alone<S: Store + 'static>(store: S) {
     );
     assert!(store.events("c-none").await.unwrap().is_empty());
     assert_eq!(store.inbound("e-orphan").await.unwrap(), None);
+
+    // the log holds the winners' leaves and nothing of the losers, at dense indexes, each
+    // change's leaves together and in order
+    let head = store.log_head().await.unwrap();
+    let entries = store.log_entries(0..head.size).await.unwrap();
+    let text: Vec<String> = entries
+        .iter()
+        .map(|e| String::from_utf8(e.clone()).unwrap())
+        .collect();
+    assert_eq!(entries.len(), racers + 2 + 1, "{text:?}");
+    let at = |name: &str| entries.iter().position(|e| *e == leaf(name));
+    for n in 0..racers {
+        assert!(at(&format!("received {n:03}")).is_some(), "{n}");
+    }
+    let first = at(&format!("race-{w}")).unwrap();
+    assert_eq!(at(&format!("race-{w} again")), Some(first + 1));
+    for name in ["repeat", "orphan"] {
+        assert_eq!(at(name), None, "{name}");
+    }
+    assert_eq!(
+        text.iter().filter(|e| e.contains("twin")).count(),
+        1,
+        "{text:?}"
+    );
+    assert_log_is(&*store, &entries).await;
 }
 
 // ---- queries ----
@@ -1302,6 +1368,7 @@ pub async fn seed<S: Store>(store: &S) -> CaseRow {
             inbound: vec![inbound("e-0", Some("c-a"))],
             audit: vec![audit("received", Some("c-a"), T0)],
             items: vec![item("i-0", "c-a", Some(T0 + 100))],
+            leaves: vec![leaf("seed")],
             ..Change::default()
         },
     )
@@ -1309,7 +1376,7 @@ pub async fn seed<S: Store>(store: &S) -> CaseRow {
     a
 }
 
-/// A change that writes every kind of row, updating some and inserting others: 15 writes.
+/// A change that writes every kind of row, updating some and inserting others: 20 writes.
 pub fn every_kind_of_write(a: &CaseRow) -> Change {
     Change {
         cases: vec![
@@ -1345,6 +1412,24 @@ pub fn every_kind_of_write(a: &CaseRow) -> Change {
             deleted(&item("i-0", "c-a", Some(T0 + 100)), T0 + 5),
             item("i-1", "c-a", None),
         ],
+        leaves: vec![leaf("decided"), leaf("drafted")],
+        checkpoint: Some(CheckpointSwap {
+            expected: None,
+            new: CheckpointRow {
+                size: 1,
+                note: "a note of size 1".to_owned(),
+            },
+        }),
+        peer_checkpoints: vec![PeerCheckpointSwap {
+            expected: None,
+            row: PeerCheckpointRow {
+                origin: "peer.example/a".to_owned(),
+                size: 7,
+                note: "a note of size 7".to_owned(),
+                updated_at: T0 + 5,
+            },
+        }],
+        alarms: vec![alarm("peer.example/b", T0 + 5)],
     }
 }
 
@@ -1352,7 +1437,7 @@ pub async fn faults_every_write<S: FaultInjection>(store: S) {
     let store = FaultyStore::new(store);
     let a = seed(&store).await;
     let change = every_kind_of_write(&a);
-    assert_eq!(change.write_count(), 15);
+    assert_eq!(change.write_count(), 20);
     let err = fault_every_write(&store, &change, &["c-a", "c-b"], &["e-0", "e-1"]).await;
     // the envelope is recorded first, so the repeat is reported as such
     assert!(
@@ -1384,6 +1469,7 @@ pub async fn faults_new_case<S: FaultInjection>(store: S) {
         deadlines: vec![deadline("c-n", "reply", T0 + 24 * HOUR, "open")],
         outbox: vec![message("m-n", Some("c-n"), 0, T0)],
         audit: vec![audit("sent", Some("c-n"), T0)],
+        leaves: vec![leaf("sent")],
         ..Change::default()
     };
     let err = fault_every_write(&store, &change, &["c-n"], &[]).await;
@@ -1413,4 +1499,333 @@ pub async fn fault_is_used_once<S: FaultInjection>(store: S) {
     // reads pass through
     assert_eq!(store.inner().audit(0, 100).await.unwrap().len(), 4);
     let _: &Value = &store.audit(0, 1).await.unwrap()[0].data;
+}
+
+// ---- the transparency log ----
+
+/// The log's head, entries, tiles and bundles are those of a [`MemoryLog`] holding `entries`.
+pub async fn assert_log_is<S: Store>(store: &S, entries: &[Vec<u8>]) {
+    let mut memory = MemoryLog::new();
+    memory.append(entries).unwrap();
+    let size = entries.len() as u64;
+    let head = store.log_head().await.unwrap();
+    assert_eq!(head.size, size);
+    assert_eq!(head.root, memory.root());
+    assert_eq!(store.log_entries(0..size).await.unwrap(), entries);
+    for path in comity_tlog::tile::tiles_between(0, size) {
+        assert_eq!(
+            store.log_tile(size, path).await.unwrap(),
+            Some(memory.resource(&path).unwrap()),
+            "{path}"
+        );
+    }
+}
+
+/// The whole published log of `store` (every tile and bundle, and a checkpoint signed by `key`)
+/// as files, for the auditor.
+pub async fn published<S: Store>(store: &S, key: &SignerKey) -> BTreeMap<String, Vec<u8>> {
+    let head = store.log_head().await.unwrap();
+    let note = comity_tlog::sign_checkpoint(key.name(), head.size, head.root, key).unwrap();
+    let mut files = BTreeMap::new();
+    files.insert("checkpoint".to_owned(), note.into_bytes());
+    for path in comity_tlog::tile::tiles_between(0, head.size) {
+        let bytes = store.log_tile(head.size, path).await.unwrap().unwrap();
+        files.insert(path.to_string(), bytes);
+    }
+    files
+}
+
+pub fn log_key() -> SignerKey {
+    SignerKey::from_seed("store.example/log", KeyType::Ed25519, &[5; 32]).unwrap()
+}
+
+/// Appends in changes of many sizes across tile boundaries (a change of 300 leaves fills one
+/// tile and starts another): the store's head, entries, tiles and bundles are a memory log's,
+/// its proofs the reference's, and the auditor accepts the published log.
+pub async fn log_appends_and_reads<S: Store>(store: S) {
+    let empty = store.log_head().await.unwrap();
+    assert_eq!(empty.size, 0);
+    assert_eq!(empty.root, comity_tlog::EMPTY_ROOT);
+    assert!(store.log_entries(0..0).await.unwrap().is_empty());
+    let mut all = Vec::new();
+    let mut n = 0;
+    for batch in [1usize, 2, 252, 1, 300, 3, 211, 256, 1] {
+        let leaves: Vec<Vec<u8>> = (n..n + batch).map(|i| leaf(&format!("e{i}"))).collect();
+        n += batch;
+        apply(
+            &store,
+            Change {
+                leaves: leaves.clone(),
+                ..Change::default()
+            },
+        )
+        .await;
+        all.extend(leaves);
+        let head = store.log_head().await.unwrap();
+        assert_eq!(head.size, all.len() as u64);
+    }
+    assert_log_is(&store, &all).await;
+    let size = all.len() as u64;
+    let hashes: Vec<_> = all.iter().map(|e| hash_leaf(e)).collect();
+    for index in [0, 1, 255, 256, 511, 700, size - 1] {
+        assert_eq!(
+            store.log_inclusion_proof(size, index).await.unwrap(),
+            merkle::inclusion_proof(&hashes, index).unwrap(),
+            "index {index}"
+        );
+        let smaller = index + 1;
+        assert_eq!(
+            store.log_inclusion_proof(smaller, index).await.unwrap(),
+            merkle::inclusion_proof(&hashes[..smaller as usize], index).unwrap(),
+        );
+    }
+    for size1 in [1, 3, 255, 256, 257, 600, size - 1, size] {
+        assert_eq!(
+            store.log_consistency_proof(size1, size).await.unwrap(),
+            merkle::consistency_proof(&hashes, size1).unwrap(),
+            "{size1} -> {size}"
+        );
+    }
+    assert_eq!(
+        store.log_consistency_proof(3, 700).await.unwrap(),
+        merkle::consistency_proof(&hashes[..700], 3).unwrap(),
+    );
+    // tiles of an earlier size: partial tiles as they were
+    let old = store
+        .log_tile(300, TilePath::hashes(0, 1, 44).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.len(), 44 * 32);
+    // what the tree does not have
+    fn out<T>(r: Result<T, StoreError>) -> bool {
+        matches!(r, Err(StoreError::OutOfRange(_)))
+    }
+    assert!(out(store.log_entries(size - 1..size + 1).await));
+    assert!(out(store.log_inclusion_proof(size, size).await));
+    assert!(out(store.log_inclusion_proof(size + 1, 0).await));
+    assert!(out(store.log_consistency_proof(5, size + 1).await));
+    assert!(out(store.log_consistency_proof(9, 5).await));
+    assert!(out(store
+        .log_tile(size + 1, TilePath::entries(0, 1).unwrap())
+        .await));
+    let width = (size % 256) as u16;
+    let last = size / 256;
+    for missing in [
+        TilePath::hashes(0, last, width + 1).unwrap(),
+        TilePath::hashes(0, last, 256).unwrap(),
+        TilePath::hashes(0, last + 1, 1).unwrap(),
+        TilePath::hashes(2, 0, 1).unwrap(),
+        TilePath::entries(last, width + 1).unwrap(),
+        TilePath::entries(last + 1, 1).unwrap(),
+    ] {
+        assert_eq!(
+            store.log_tile(size, missing).await.unwrap(),
+            None,
+            "{missing}"
+        );
+    }
+    // the auditor, as an outsider, accepts what the store publishes
+    let key = log_key();
+    let files = published(&store, &key).await;
+    let report = comity_tlog::audit(&files, &key.verifier_key(), None, |_| {}).unwrap();
+    assert_eq!(report.checkpoint.size(), size);
+    assert_eq!(report.entries, size);
+}
+
+/// A change that fails, for whatever reason, appends nothing: the next change's leaves get
+/// the next indexes.
+pub async fn a_failed_change_leaves_no_leaf<S: Store>(store: S) {
+    let a = case("c-a", "received", T0);
+    apply(
+        &store,
+        Change {
+            cases: vec![CaseWrite::Insert(a.clone())],
+            leaves: vec![leaf("0")],
+            ..Change::default()
+        },
+    )
+    .await;
+    // a conflict: the case is not at the version expected
+    let stale = Change {
+        cases: vec![CaseWrite::Update {
+            row: CaseRow {
+                version: a.version,
+                ..a.clone()
+            },
+            expected_version: a.version - 1,
+        }],
+        leaves: vec![leaf("lost 1"), leaf("lost 2")],
+        ..Change::default()
+    };
+    assert!(matches!(
+        store.apply(&stale).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // a leaf too long for an entry bundle fails its whole change, the leaf before it too
+    let long = Change {
+        audit: vec![audit("long", None, T0)],
+        leaves: vec![leaf("lost 3"), vec![b'x'; 70_000]],
+        ..Change::default()
+    };
+    assert!(matches!(
+        store.apply(&long).await,
+        Err(StoreError::Backend(_))
+    ));
+    assert!(store.audit(0, 100).await.unwrap().is_empty());
+    apply(
+        &store,
+        Change {
+            leaves: vec![leaf("1"), leaf("2")],
+            ..Change::default()
+        },
+    )
+    .await;
+    assert_log_is(&store, &[leaf("0"), leaf("1"), leaf("2")]).await;
+}
+
+/// The checkpoint, the held checkpoints of other logs, and alarms.
+pub async fn checkpoints_by_compare_and_swap<S: Store>(store: S) {
+    assert_eq!(store.checkpoint().await.unwrap(), None);
+    let at = |size: u64| CheckpointRow {
+        size,
+        note: format!("note of size {size}"),
+    };
+    let stale = |r: Result<(), StoreError>| matches!(r, Err(StoreError::Stale(_)));
+    // expecting one where there is none is stale
+    assert!(stale(store.swap_checkpoint(Some(0), &at(1)).await));
+    store.swap_checkpoint(None, &at(0)).await.unwrap();
+    assert_eq!(store.checkpoint().await.unwrap(), Some(at(0)));
+    // a second first one loses
+    assert!(stale(store.swap_checkpoint(None, &at(3)).await));
+    store.swap_checkpoint(Some(0), &at(3)).await.unwrap();
+    // a stale old size is refused, whatever the new one
+    assert!(stale(store.swap_checkpoint(Some(0), &at(5)).await));
+    assert!(stale(store.swap_checkpoint(Some(2), &at(5)).await));
+    // never to a smaller tree
+    assert!(store.swap_checkpoint(Some(3), &at(2)).await.is_err());
+    assert_eq!(store.checkpoint().await.unwrap(), Some(at(3)));
+    // the same size again (a note signed anew) is allowed
+    let again = CheckpointRow {
+        size: 3,
+        note: "re-signed".to_owned(),
+    };
+    store.swap_checkpoint(Some(3), &again).await.unwrap();
+    store.swap_checkpoint(Some(3), &at(9)).await.unwrap();
+    assert_eq!(store.checkpoint().await.unwrap(), Some(at(9)));
+
+    let peer = |origin: &str, size: u64| PeerCheckpointRow {
+        origin: origin.to_owned(),
+        size,
+        note: format!("{origin} at {size}"),
+        updated_at: T0 + size as Millis,
+    };
+    assert_eq!(store.peer_checkpoint("peer.example/a").await.unwrap(), None);
+    store
+        .swap_peer_checkpoint(None, &peer("peer.example/a", 4))
+        .await
+        .unwrap();
+    store
+        .swap_peer_checkpoint(None, &peer("peer.example/b", 1))
+        .await
+        .unwrap();
+    assert!(stale(
+        store
+            .swap_peer_checkpoint(None, &peer("peer.example/a", 5))
+            .await
+    ));
+    assert!(stale(
+        store
+            .swap_peer_checkpoint(Some(3), &peer("peer.example/a", 5))
+            .await
+    ));
+    assert!(
+        store
+            .swap_peer_checkpoint(Some(4), &peer("peer.example/a", 2))
+            .await
+            .is_err()
+    );
+    store
+        .swap_peer_checkpoint(Some(4), &peer("peer.example/a", 8))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.peer_checkpoint("peer.example/a").await.unwrap(),
+        Some(peer("peer.example/a", 8))
+    );
+    assert_eq!(
+        store.peer_checkpoint("peer.example/b").await.unwrap(),
+        Some(peer("peer.example/b", 1))
+    );
+    assert_eq!(store.peer_checkpoint("peer.example/c").await.unwrap(), None);
+
+    assert!(store.alarms(0, 10).await.unwrap().is_empty());
+    for (i, origin) in ["peer.example/a", "peer.example/b", "peer.example/a"]
+        .iter()
+        .enumerate()
+    {
+        store
+            .add_alarm(&alarm(origin, T0 + i as Millis))
+            .await
+            .unwrap();
+    }
+    let alarms = store.alarms(0, 10).await.unwrap();
+    assert_eq!(alarms.iter().map(|a| a.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(
+        alarms[1],
+        AlarmRow {
+            seq: 2,
+            ..alarm("peer.example/b", T0 + 1)
+        }
+    );
+    assert_eq!(store.alarms(1, 1).await.unwrap(), alarms[1..2].to_vec());
+    assert!(store.alarms(3, 10).await.unwrap().is_empty());
+}
+
+/// Fault injection counts each leaf, the checkpoint and each alarm as a write point; a fault at
+/// any of them leaves neither a leaf nor a gap, and the checkpoint as it was.
+pub async fn faults_at_log_writes<S: FaultInjection>(store: S) {
+    let store = FaultyStore::new(store);
+    apply(
+        &store,
+        Change {
+            leaves: vec![leaf("0")],
+            ..Change::default()
+        },
+    )
+    .await;
+    let change = Change {
+        audit: vec![audit("logged", None, T0)],
+        leaves: (1..=3).map(|i| leaf(&i.to_string())).collect(),
+        checkpoint: Some(CheckpointSwap {
+            expected: None,
+            new: CheckpointRow {
+                size: 4,
+                note: "four".to_owned(),
+            },
+        }),
+        alarms: vec![alarm("peer.example/a", T0)],
+        ..Change::default()
+    };
+    assert_eq!(change.write_count(), 6);
+    for i in 0..change.write_count() {
+        store.fail_at(i);
+        assert!(store.apply(&change).await.is_err(), "fault at {i}");
+        assert_log_is(&store, &[leaf("0")]).await;
+        assert_eq!(store.checkpoint().await.unwrap(), None);
+        assert!(store.alarms(0, 10).await.unwrap().is_empty());
+    }
+    store.apply(&change).await.unwrap();
+    let want: Vec<Vec<u8>> = (0..=3).map(|i| leaf(&i.to_string())).collect();
+    assert_log_is(&store, &want).await;
+    // the checkpoint's own change is a write point too
+    store.fail_at(0);
+    let again = CheckpointRow {
+        size: 4,
+        note: "four again".to_owned(),
+    };
+    assert!(store.swap_checkpoint(Some(4), &again).await.is_err());
+    assert_eq!(store.checkpoint().await.unwrap().unwrap().note, "four");
+    store.swap_checkpoint(Some(4), &again).await.unwrap();
+    assert_eq!(store.checkpoint().await.unwrap(), Some(again));
 }
