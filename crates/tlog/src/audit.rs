@@ -3,9 +3,9 @@
 //! [`audit`] verifies the checkpoint's signature, reads every hash tile and entry bundle,
 //! checks that every entry hashes to its leaf hash, that every full tile hashes to the hash the
 //! tile above holds for it, that the partial tiles give the checkpoint's root, and, given an
-//! earlier checkpoint, that the log is an extension of it. Level-0 tiles and their bundles (all
-//! but a few hundredth of the work) are checked in parallel, one tile per task, each tile read
-//! and hashed once.
+//! earlier checkpoint, that the log is an extension of it. Level-0 tiles and their bundles,
+//! over 99% of the work, are checked in parallel, one tile per task; every resource is read and
+//! hashed once. The first fault in log order is reported, naming the tile or entry.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -427,4 +427,76 @@ fn check_leaf_tile<S: TileSource + ?Sized>(
         }
     }
     Ok(hashes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryLog;
+    use crate::note::{KeyType, SignerKey};
+
+    fn signed(log: &MemoryLog, key: &SignerKey) -> String {
+        Checkpoint::new("audit.example", log.size(), log.root())
+            .unwrap()
+            .sign(key)
+            .unwrap()
+    }
+
+    #[test]
+    fn empty_and_equal_sizes() {
+        let key = SignerKey::from_seed("audit.example", KeyType::Ed25519, &[4; 32]).unwrap();
+        let vkey = key.verifier_key();
+        let mut log = MemoryLog::new();
+        let empty = signed(&log, &key);
+        let files = log.files(&empty).unwrap();
+        let report = audit(&files, &vkey, Some(empty.as_bytes()), |_| {}).unwrap();
+        assert_eq!(
+            (report.hash_tiles, report.entries, report.since),
+            (0, 0, Some(0))
+        );
+
+        log.append(&[b"a".as_slice(), b"b", b"c"]).unwrap();
+        let three = signed(&log, &key);
+        let files = log.files(&three).unwrap();
+        for since in [&empty, &three] {
+            let report = audit(&files, &vkey, Some(since.as_bytes()), |_| {}).unwrap();
+            assert_eq!(report.entries, 3);
+        }
+        // A since of another origin, or signed by another key, is refused.
+        let other = SignerKey::from_seed("audit.example", KeyType::Ed25519, &[5; 32]).unwrap();
+        assert!(audit(&files, &vkey, Some(signed(&log, &other).as_bytes()), |_| {}).is_err());
+        let renamed = Checkpoint::new("elsewhere", 3, log.root())
+            .unwrap()
+            .sign(&key)
+            .unwrap();
+        assert!(matches!(
+            audit(&files, &vkey, Some(renamed.as_bytes()), |_| {}),
+            Err(Error::Inconsistent { .. })
+        ));
+    }
+
+    #[test]
+    fn progress_is_reported() {
+        let key = SignerKey::from_seed("audit.example", KeyType::Ed25519, &[4; 32]).unwrap();
+        let mut log = MemoryLog::new();
+        log.append(&(0..70_000u32).map(|i| i.to_be_bytes()).collect::<Vec<_>>())
+            .unwrap();
+        let files = log.files(&signed(&log, &key)).unwrap();
+        let seen = Mutex::new(Vec::new());
+        audit(&files, &key.verifier_key(), None, |p| {
+            seen.lock().unwrap().push(p);
+        })
+        .unwrap();
+        let seen = seen.into_inner().unwrap();
+        let leaf = seen
+            .iter()
+            .filter(|p| p.stage == AuditStage::LeafTiles)
+            .count();
+        assert_eq!(leaf, 274);
+        assert!(seen.contains(&AuditProgress {
+            stage: AuditStage::UpperTiles,
+            done: 3,
+            total: 3
+        }));
+    }
 }

@@ -65,7 +65,9 @@ impl Checkpoint {
             return Err(bad("fewer than three lines".into()));
         };
         if !is_line(origin) {
-            return Err(bad("empty origin line".into()));
+            return Err(bad(
+                "the origin line is empty or has a control character".into()
+            ));
         }
         let size = parse_size(size)
             .ok_or_else(|| bad(format!("tree size `{size}` is not a canonical decimal u64")))?;
@@ -75,7 +77,7 @@ impl Checkpoint {
         for line in lines {
             checkpoint = checkpoint
                 .with_extension(line)
-                .map_err(|_| bad("empty extension line".into()))?;
+                .map_err(|_| bad("an extension line is empty or has a control character".into()))?;
         }
         Ok(checkpoint)
     }

@@ -6,8 +6,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest as _, Sha256};
 
-use crate::Error;
-
 /// A SHA-256 tree hash: a leaf hash, a node hash or a root.
 ///
 /// Written as standard padded base64, the form checkpoints, proofs and witness requests use.
@@ -76,14 +74,6 @@ impl fmt::Debug for Hash {
 impl From<[u8; 32]> for Hash {
     fn from(bytes: [u8; 32]) -> Self {
         Self(bytes)
-    }
-}
-
-impl std::str::FromStr for Hash {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Self::from_base64(s)
-            .ok_or_else(|| Error::MalformedCheckpoint(format!("`{s}` is not base64 of 32 bytes")))
     }
 }
 

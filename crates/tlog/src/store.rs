@@ -17,7 +17,12 @@
 //! Serving: [`tile_bytes`] builds any full or partial hash tile from the stored hashes,
 //! [`tree_root`], [`inclusion_proof`] and [`consistency_proof`] read O(log n) tiles
 //! (at most two per level), and [`crate::tile::entry_bundle`] packs entries into a bundle.
+//!
+//! [`HashReader`] is synchronous. A caller whose storage is asynchronous asks first which
+//! ranges an operation reads ([`edge_reads`], [`inclusion_proof_reads`],
+//! [`consistency_proof_reads`]), fetches them, and passes them in as a [`Prefetched`].
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -373,6 +378,78 @@ pub fn consistency_proof<R: HashReader + ?Sized>(
     merkle::consistency_path(&mut StoredTree::new(reader, size2), size1, size2)
 }
 
+/// The hash ranges, `(tile level, indexes)`, that [`RightEdge::load`], [`append`] and
+/// [`tree_root`] read for a tree of `size` leaves: the partial tile of each level.
+pub fn edge_reads(size: u64) -> Vec<(u8, Range<u64>)> {
+    let recorder = Recorder::default();
+    let _ = RightEdge::load(&recorder, size);
+    recorder.reads.into_inner()
+}
+
+/// The hash ranges [`inclusion_proof`] reads for leaf `index` in a tree of `size` leaves.
+pub fn inclusion_proof_reads(size: u64, index: u64) -> Result<Vec<(u8, Range<u64>)>, Error> {
+    let recorder = Recorder::default();
+    inclusion_proof(&recorder, size, index)?;
+    Ok(recorder.reads.into_inner())
+}
+
+/// The hash ranges [`consistency_proof`] reads from `size1` to `size2` leaves.
+pub fn consistency_proof_reads(size1: u64, size2: u64) -> Result<Vec<(u8, Range<u64>)>, Error> {
+    let recorder = Recorder::default();
+    consistency_proof(&recorder, size1, size2)?;
+    Ok(recorder.reads.into_inner())
+}
+
+/// Notes the reads an operation makes, answering with placeholder hashes: the operations read
+/// by tree shape alone, never by hash value.
+#[derive(Default)]
+struct Recorder {
+    reads: RefCell<Vec<(u8, Range<u64>)>>,
+}
+
+impl HashReader for Recorder {
+    fn hashes(&self, level: u8, range: Range<u64>) -> Result<Vec<Hash>, SourceError> {
+        let len = usize::try_from(range.end.saturating_sub(range.start))
+            .map_err(|_| SourceError::other("range too large"))?;
+        self.reads.borrow_mut().push((level, range));
+        Ok(vec![Hash::default(); len])
+    }
+}
+
+/// Stored hashes fetched ahead of time, read back as a [`HashReader`].
+#[derive(Clone, Debug, Default)]
+pub struct Prefetched {
+    hashes: HashMap<(u8, u64), Hash>,
+}
+
+impl Prefetched {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the hashes of tile level `level` starting at index `start`.
+    pub fn insert(&mut self, level: u8, start: u64, hashes: &[Hash]) {
+        for (index, h) in (start..).zip(hashes) {
+            self.hashes.insert((level, index), *h);
+        }
+    }
+}
+
+impl HashReader for Prefetched {
+    fn hashes(&self, level: u8, range: Range<u64>) -> Result<Vec<Hash>, SourceError> {
+        range
+            .clone()
+            .map(|i| self.hashes.get(&(level, i)).copied())
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                SourceError::not_found(format!(
+                    "hashes {}..{} of tile level {level} were not fetched",
+                    range.start, range.end
+                ))
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,6 +506,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn prefetched_reads_are_enough() {
+        let mut log = MemoryLog::new();
+        log.append(&entries(70_000)).unwrap();
+        let fetch = |reads: Vec<(u8, Range<u64>)>| {
+            let mut p = Prefetched::new();
+            for (level, range) in reads {
+                p.insert(level, range.start, &log.hashes(level, range).unwrap());
+            }
+            p
+        };
+        for size in [1u64, 255, 256, 65_536, 69_999, 70_000] {
+            let p = fetch(edge_reads(size));
+            assert_eq!(tree_root(&p, size).unwrap(), tree_root(&log, size).unwrap());
+            assert_eq!(
+                append(&p, size, &[b"x"]).unwrap(),
+                append(&log, size, &[b"x"]).unwrap()
+            );
+            for index in [0, size / 2, size - 1] {
+                let p = fetch(inclusion_proof_reads(size, index).unwrap());
+                assert_eq!(
+                    inclusion_proof(&p, size, index).unwrap(),
+                    inclusion_proof(&log, size, index).unwrap()
+                );
+            }
+            let old = size / 3 + 1;
+            let reads = consistency_proof_reads(old, size).unwrap();
+            assert!(reads.len() <= 2 * 3, "{reads:?}");
+            let p = fetch(reads);
+            assert_eq!(
+                consistency_proof(&p, old, size).unwrap(),
+                consistency_proof(&log, old, size).unwrap()
+            );
+        }
+        assert!(Prefetched::new().hashes(0, 0..1).is_err());
     }
 
     #[test]
