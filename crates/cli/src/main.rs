@@ -11,11 +11,14 @@ mod cmd_directory;
 mod cmd_envelope;
 mod cmd_init;
 mod cmd_keys;
+mod cmd_log;
 mod cmd_node;
+mod cmd_report;
 mod cmd_serve;
 mod cmd_support;
 mod cmd_transport;
 mod diag;
+mod log_source;
 mod rules_cmd;
 
 use clap::{Parser, Subcommand};
@@ -74,6 +77,16 @@ enum Command {
     /// Measure latency and throughput between two local nodes (`bench roundtrip`).
     #[command(subcommand)]
     Bench(cmd_bench::BenchCommand),
+    /// Audit a published transparency log (a directory or URL in the C2SP tlog-tiles layout).
+    #[command(subcommand)]
+    Log(cmd_log::LogCommand),
+    /// Verify a published log and compute its transparency report (json, table or html).
+    ///
+    /// The log is verified as by `comity log verify`, then every entry, in log order, must be a
+    /// `comity.leaf/1` leaf (the first that is not is named by its index). Exit 0 with the
+    /// report, 1 when the log does not verify or an entry is not a leaf, 2 on bad arguments or
+    /// a source that cannot be read.
+    Report(cmd_report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -94,5 +107,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd_serve::run(args),
         Command::Demo(args) => cmd_demo::run(args),
         Command::Bench(cmd) => cmd_bench::run(cmd),
+        Command::Log(cmd) => cmd_log::run(cmd),
+        Command::Report(args) => cmd_report::run(args),
     }
 }
