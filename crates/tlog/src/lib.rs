@@ -17,7 +17,7 @@
 //! - [`tile`]: C2SP tlog-tiles paths, tile contents, entry bundles.
 //! - [`store`]: the storage model (below), appends, and tiles and proofs from stored hashes.
 //! - [`cosignature`]: C2SP tlog-cosignature (`cosignature/v1`) and tlog-witness messages.
-//! - [`audit`]: checks a whole published log, optionally against an earlier checkpoint.
+//! - [`mod@audit`]: checks a whole published log, optionally against an earlier checkpoint.
 //! - [`memory`]: a log in memory, the reference user of the storage model.
 //!
 //! # Storage model
@@ -48,6 +48,12 @@
 //! ([`store::tile_bytes`]), entry bundles ([`store::bundle_range`], [`tile::entry_bundle`]),
 //! roots and inclusion and consistency proofs ([`store::inclusion_proof`],
 //! [`store::consistency_proof`]) are built from at most two tiles per level.
+//!
+//! Storage behind an asynchronous API reads first what an operation needs
+//! ([`store::edge_reads`] for appends and roots, [`store::inclusion_proof_reads`],
+//! [`store::consistency_proof_reads`]) and hands the rows in as a [`store::Prefetched`].
+//! Appends must be serialised by the caller (the size read and the rows written in one
+//! transaction, the checkpoint replaced by compare-and-swap): the library holds no lock.
 
 pub mod audit;
 pub mod checkpoint;
