@@ -128,6 +128,7 @@ fn init(args: InitArgs) -> CmdResult {
         tls_fingerprints: vec![tls.fingerprint()],
         valid_from: now,
         valid_until,
+        log_vkey: None,
     };
     entry
         .validate(None)

@@ -80,6 +80,18 @@ pub struct AuthorityEntry {
     pub tls_fingerprints: Vec<Sha256Digest>,
     pub valid_from: Timestamp,
     pub valid_until: Timestamp,
+    /// The C2SP signed-note verifier key (`vkey`) of the authority's transparency log, which
+    /// peers verify its checkpoints with. Its name is the log's origin,
+    /// `<network>/<authority id>` ([`log_origin`]). Absent, not `null`, when the authority
+    /// publishes no log, so that versions signed before the member existed keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_vkey: Option<String>,
+}
+
+/// The origin of an authority's transparency log: `<network>/<authority id>`, the name of its
+/// log key and the first line of its checkpoints.
+pub fn log_origin(network: &NetworkName, id: &AuthorityId) -> String {
+    format!("{network}/{id}")
 }
 
 impl AuthorityEntry {
@@ -97,6 +109,35 @@ impl AuthorityEntry {
 
     pub fn encryption_key(&self, kid: &KeyId) -> Option<&KeyRecord<EncryptionPublicKey>> {
         self.encryption_keys.iter().find(|k| &k.kid == kid)
+    }
+
+    /// The log's verifier key, parsed: an Ed25519 signed-note key named `<network>/<id>`.
+    pub fn log_verifier(&self) -> Option<Result<comity_tlog::VerifierKey, ProtocolError>> {
+        self.log_vkey.as_deref().map(|text| {
+            let bad = |reason: String| {
+                ProtocolError::InvalidDirectory(format!(
+                    "authority `{}`: log_vkey: {reason}",
+                    self.id
+                ))
+            };
+            let key = comity_tlog::VerifierKey::parse(text).map_err(|e| bad(e.to_string()))?;
+            if key.key_type() != comity_tlog::KeyType::Ed25519 {
+                return Err(bad("not an Ed25519 signed-note key".into()));
+            }
+            let network = key
+                .name()
+                .strip_suffix(self.id.as_str())
+                .and_then(|n| n.strip_suffix('/'))
+                .and_then(|n| n.parse::<NetworkName>().ok());
+            if network.is_none() {
+                return Err(bad(format!(
+                    "the key is named `{}`, not `<network>/{}`",
+                    key.name(),
+                    self.id
+                )));
+            }
+            Ok(key)
+        })
     }
 
     /// Whether the entry is valid at `at`: `valid_from <= at < valid_until`.
@@ -146,6 +187,7 @@ impl AuthorityEntry {
         {
             return Err(bad("tls_fingerprints must be sorted and unique".into()));
         }
+        self.log_verifier().transpose()?;
         Ok(())
     }
 }
@@ -327,6 +369,17 @@ impl Directory {
         let mut kids = BTreeSet::new();
         for a in &self.authorities {
             a.validate(Some(self.issued))?;
+            if let Some(Ok(key)) = a.log_verifier() {
+                let origin = log_origin(&self.network, &a.id);
+                if key.name() != origin {
+                    return Err(ProtocolError::InvalidDirectory(format!(
+                        "authority `{}`: log_vkey is named `{}`; in network `{}` it must be `{origin}`",
+                        a.id,
+                        key.name(),
+                        self.network
+                    )));
+                }
+            }
             let all = a
                 .signing_keys
                 .iter()

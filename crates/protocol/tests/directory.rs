@@ -248,3 +248,73 @@ fn tls_pins_come_from_the_directory() {
     let peers = comity_crypto::tls::PinnedPeers::new(later);
     assert!(peers.contains(&es.entry.tls_fingerprints[0]));
 }
+
+/// `log_vkey`: an Ed25519 signed-note key named `<network>/<authority id>`, absent (never
+/// `null`) when the authority publishes no log; a version with it signs, verifies and reads
+/// back, and the versions before it keep their bytes.
+#[test]
+fn log_verifier_keys() {
+    use comity_tlog::note::{KeyType, SignerKey};
+    let (ar, es) = (node("AR", 1), node("ES", 2));
+    let without = genesis(&[&ar, &es]);
+    let bytes = without.to_bytes().unwrap();
+    assert!(!String::from_utf8(bytes.clone()).unwrap().contains("log_vkey"));
+    let key = |name: &str, kind| {
+        SignerKey::from_seed(name, kind, &[9; 32])
+            .unwrap()
+            .verifier_key()
+            .to_string()
+    };
+    let origin = comity_protocol::log_origin(&without.network, ar.id());
+    assert_eq!(origin, "comity-test/ar-central-authority");
+
+    let mut with = Directory::genesis(without.network.clone(), at(0));
+    let mut entry = ar.entry.clone();
+    entry.log_vkey = Some(key(&origin, KeyType::Ed25519));
+    with.add_authority(entry.clone()).unwrap();
+    with.add_authority(es.entry.clone()).unwrap();
+    with.add_maintainer(ar.id()).unwrap();
+    with.sign(ar.id(), &ar.signing).unwrap();
+    let read = Directory::from_bytes(&with.to_bytes().unwrap()).unwrap();
+    assert_eq!(read, with);
+    let verified = read.verify().unwrap();
+    let vkey = verified
+        .authority(ar.id())
+        .unwrap()
+        .log_verifier()
+        .unwrap()
+        .unwrap();
+    assert_eq!(vkey.name(), origin);
+    assert!(verified.authority(es.id()).unwrap().log_verifier().is_none());
+    // the entry alone, as `comity init` writes it
+    let json = serde_json::to_vec(&entry).unwrap();
+    assert_eq!(AuthorityEntry::from_json(&json).unwrap(), entry);
+
+    // null is not how "none" is written here
+    let text = String::from_utf8(without.to_bytes().unwrap()).unwrap().replacen(
+        "\"id\":\"es-central-authority\"",
+        "\"id\":\"es-central-authority\",\"log_vkey\":null",
+        1,
+    );
+    assert_eq!(code(Directory::from_bytes(text.as_bytes())), "malformed");
+
+    for bad in [
+        "not a key".to_owned(),
+        // another authority's log
+        key("comity-test/es-central-authority", KeyType::Ed25519),
+        // no network
+        key("ar-central-authority", KeyType::Ed25519),
+        // a witness key, not a log key
+        key(&origin, KeyType::CosignatureV1),
+    ] {
+        let mut e = ar.entry.clone();
+        e.log_vkey = Some(bad.clone());
+        assert_eq!(code(e.validate(None)), "invalid_directory", "{bad}");
+    }
+    // the entry alone accepts any network; the directory only its own
+    let mut e = ar.entry.clone();
+    e.log_vkey = Some(key("comity-pilot/ar-central-authority", KeyType::Ed25519));
+    e.validate(None).unwrap();
+    let mut d = Directory::genesis(without.network.clone(), at(0));
+    assert_eq!(code(d.add_authority(e)), "invalid_directory");
+}

@@ -48,6 +48,7 @@ fn entry(
         tls_fingerprints: vec![Sha256Digest::of(format!("{id} certificate").as_bytes())],
         valid_from: at,
         valid_until: ts("2028-01-01T00:00:00Z"),
+        log_vkey: None,
     }
 }
 

@@ -14,14 +14,13 @@
 mod writer;
 
 use std::borrow::Cow;
-use std::cell::Cell;
-use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use comity_tlog::{Hash, HashReader, SourceError, TileKind, TilePath};
+use comity_tlog::store::{self as tlog, Prefetched};
+use comity_tlog::{Hash, TileKind, TilePath};
 
 use serde_json::Value;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -230,29 +229,17 @@ impl SqliteStore {
             .collect()
     }
 
-    /// Runs a `comity_tlog` algorithm over the stored hashes, fetching what it reads.
-    async fn with_hashes<T>(
-        &self,
-        run: impl Fn(&Fetched) -> Result<T, comity_tlog::Error>,
-    ) -> Result<T, StoreError> {
-        let mut fetched = Fetched::default();
-        for _ in 0..MAX_FETCH_ROUNDS {
-            match run(&fetched) {
-                Ok(v) => return Ok(v),
-                Err(e) => {
-                    let Some((level, range)) = fetched.missing.take() else {
-                        return Err(tlog_error(e));
-                    };
-                    let hashes = self.fetch_hashes(level, range.clone()).await?;
-                    for (i, h) in range.zip(hashes) {
-                        fetched.hashes.insert((level, i), h);
-                    }
-                }
-            }
+    /// The stored hashes an operation reads (`comity_tlog`'s algorithms read synchronously,
+    /// so they are told first what to read, and read it from here). The log being append-only,
+    /// ranges fetched by separate queries belong to the same tree.
+    async fn prefetch(&self, reads: Vec<(u8, Range<u64>)>) -> Result<Prefetched, StoreError> {
+        let mut fetched = Prefetched::new();
+        for (level, range) in reads {
+            let start = range.start;
+            let hashes = self.fetch_hashes(level, range).await?;
+            fetched.insert(level, start, &hashes);
         }
-        Err(StoreError::Backend(
-            "a log read did not finish in its bound of tile reads".to_owned(),
-        ))
+        Ok(fetched)
     }
 
     /// Refuses a tree size larger than the log's.
@@ -474,34 +461,6 @@ fn index_col(n: u64) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(|_| StoreError::OutOfRange(format!("index {n}")))
 }
 
-/// The stored hashes fetched so far, for `comity_tlog`'s algorithms, which read synchronously
-/// through [`HashReader`]. A read of hashes not fetched yet fails and is remembered; the caller
-/// fetches them (asynchronously) and runs the algorithm again. Every algorithm reads O(log n)
-/// tiles, so this ends after a few rounds; the log being append-only, hashes fetched in later
-/// rounds (later snapshots) belong to the same tree.
-#[derive(Default)]
-struct Fetched {
-    hashes: HashMap<(u8, u64), Hash>,
-    missing: Cell<Option<(u8, Range<u64>)>>,
-}
-
-impl HashReader for Fetched {
-    fn hashes(&self, level: u8, range: Range<u64>) -> Result<Vec<Hash>, SourceError> {
-        let mut out =
-            Vec::with_capacity(usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(0));
-        for i in range.clone() {
-            match self.hashes.get(&(level, i)) {
-                Some(h) => out.push(*h),
-                None => {
-                    self.missing.set(Some((level, range)));
-                    return Err(SourceError::not_found("not fetched yet"));
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
 /// What a `comity_tlog` error means to a caller of the log reads.
 fn tlog_error(e: comity_tlog::Error) -> StoreError {
     match e {
@@ -515,10 +474,6 @@ fn tlog_error(e: comity_tlog::Error) -> StoreError {
         },
     }
 }
-
-/// Rounds of fetching a log algorithm may take before the store gives up (a handful is usual:
-/// at most two tiles per level).
-const MAX_FETCH_ROUNDS: usize = 256;
 
 fn all<R>(
     rows: &[SqliteRow],
@@ -712,27 +667,30 @@ impl Store for SqliteStore {
 
     async fn log_head(&self) -> Result<LogHead, StoreError> {
         let size = self.log_size().await?;
-        let root = self
-            .with_hashes(|h| comity_tlog::store::tree_root(h, size))
-            .await?;
+        let hashes = self.prefetch(tlog::edge_reads(size)).await?;
+        let root = tlog::tree_root(&hashes, size).map_err(tlog_error)?;
         Ok(LogHead { size, root })
     }
 
     async fn log_tile(&self, size: u64, tile: TilePath) -> Result<Option<Vec<u8>>, StoreError> {
         self.within_log(size).await?;
         match tile.kind {
-            TileKind::Hashes(_) => {
-                match self
-                    .with_hashes(|h| comity_tlog::store::tile_bytes(h, size, &tile))
-                    .await
-                {
-                    Ok(bytes) => Ok(Some(bytes)),
-                    Err(StoreError::OutOfRange(_)) => Ok(None),
-                    Err(e) => Err(e),
-                }
+            TileKind::Hashes(level) => {
+                // The tile's hashes, if the tree of `size` has them all.
+                let width = u64::from(comity_tlog::tile::TILE_WIDTH);
+                let range = tile
+                    .index
+                    .checked_mul(width)
+                    .and_then(|start| Some(start..start.checked_add(u64::from(tile.width))?))
+                    .filter(|r| r.end <= comity_tlog::tile::level_count(size, level));
+                let Some(range) = range else {
+                    return Ok(None);
+                };
+                let hashes = self.fetch_hashes(level, range).await?;
+                Ok(Some(comity_tlog::tile::tile_bytes(&hashes)))
             }
             TileKind::Entries => {
-                let Ok(range) = comity_tlog::store::bundle_range(size, &tile) else {
+                let Ok(range) = tlog::bundle_range(size, &tile) else {
                     return Ok(None);
                 };
                 let entries = self.log_entries(range).await?;
@@ -771,14 +729,16 @@ impl Store for SqliteStore {
 
     async fn log_inclusion_proof(&self, size: u64, index: u64) -> Result<Vec<Hash>, StoreError> {
         self.within_log(size).await?;
-        self.with_hashes(|h| comity_tlog::store::inclusion_proof(h, size, index))
-            .await
+        let reads = tlog::inclusion_proof_reads(size, index).map_err(tlog_error)?;
+        let hashes = self.prefetch(reads).await?;
+        tlog::inclusion_proof(&hashes, size, index).map_err(tlog_error)
     }
 
     async fn log_consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash>, StoreError> {
         self.within_log(size2).await?;
-        self.with_hashes(|h| comity_tlog::store::consistency_proof(h, size1, size2))
-            .await
+        let reads = tlog::consistency_proof_reads(size1, size2).map_err(tlog_error)?;
+        let hashes = self.prefetch(reads).await?;
+        tlog::consistency_proof(&hashes, size1, size2).map_err(tlog_error)
     }
 
     async fn checkpoint(&self) -> Result<Option<CheckpointRow>, StoreError> {

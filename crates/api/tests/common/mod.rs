@@ -67,6 +67,7 @@ pub fn keys_role(party: &str, role: Role, seed: u8) -> Keys {
         tls_fingerprints: vec![Sha256Digest::of(id.as_str().as_bytes())],
         valid_from: since,
         valid_until: Timestamp::from_unix_seconds(T0 + 10 * 365 * 86_400).unwrap(),
+        log_vkey: None,
     };
     Keys {
         entry,

@@ -56,6 +56,7 @@ pub fn node(party: &str, seed: u8) -> Node {
         tls_fingerprints: vec![Sha256Digest::of(id.as_str().as_bytes())],
         valid_from: at(0),
         valid_until: at(10 * 365 * 86_400),
+        log_vkey: None,
     };
     Node {
         entry,

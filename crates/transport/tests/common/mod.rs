@@ -90,6 +90,7 @@ fn keys(party: &str, seed: u8, addr: SocketAddr, tls: &TlsIdentity) -> Keys {
         tls_fingerprints: vec![tls.fingerprint()],
         valid_from: since,
         valid_until: Timestamp::from_unix_seconds(NOT_AFTER).unwrap(),
+        log_vkey: None,
     };
     Keys {
         entry,
