@@ -258,7 +258,11 @@ fn log_verifier_keys() {
     let (ar, es) = (node("AR", 1), node("ES", 2));
     let without = genesis(&[&ar, &es]);
     let bytes = without.to_bytes().unwrap();
-    assert!(!String::from_utf8(bytes.clone()).unwrap().contains("log_vkey"));
+    assert!(
+        !String::from_utf8(bytes.clone())
+            .unwrap()
+            .contains("log_vkey")
+    );
     let key = |name: &str, kind| {
         SignerKey::from_seed(name, kind, &[9; 32])
             .unwrap()
@@ -285,17 +289,25 @@ fn log_verifier_keys() {
         .unwrap()
         .unwrap();
     assert_eq!(vkey.name(), origin);
-    assert!(verified.authority(es.id()).unwrap().log_verifier().is_none());
+    assert!(
+        verified
+            .authority(es.id())
+            .unwrap()
+            .log_verifier()
+            .is_none()
+    );
     // the entry alone, as `comity init` writes it
     let json = serde_json::to_vec(&entry).unwrap();
     assert_eq!(AuthorityEntry::from_json(&json).unwrap(), entry);
 
     // null is not how "none" is written here
-    let text = String::from_utf8(without.to_bytes().unwrap()).unwrap().replacen(
-        "\"id\":\"es-central-authority\"",
-        "\"id\":\"es-central-authority\",\"log_vkey\":null",
-        1,
-    );
+    let text = String::from_utf8(without.to_bytes().unwrap())
+        .unwrap()
+        .replacen(
+            "\"id\":\"es-central-authority\"",
+            "\"id\":\"es-central-authority\",\"log_vkey\":null",
+            1,
+        );
     assert_eq!(code(Directory::from_bytes(text.as_bytes())), "malformed");
 
     for bad in [
