@@ -113,6 +113,14 @@ pub(crate) async fn envelope<S: Store + 'static, C: Clock + 'static, E: Entropy 
         Err(r) => return ApiError::from(r).into_response(),
     };
     if let Some(refused) = peer_not_sender(&node, peer.map(|Extension(p)| p), &bytes) {
+        // Logged like the node's own refusals (`envelope_refused`); if it cannot be, the peer
+        // hears that nothing was stored and tries again.
+        if let Err(e) = node
+            .refuse_envelope(&bytes, refused.code, &refused.message)
+            .await
+        {
+            return ApiError::from_node(&e, Surface::Peer).into_response();
+        }
         return refused.into_response();
     }
     match node.receive(&bytes).await {

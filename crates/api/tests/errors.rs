@@ -4,7 +4,9 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
-//! Every error mapping of both routers, each leaving both stores as they were.
+//! Every error mapping of both routers, each leaving both stores as they were, but for the
+//! refusal of an envelope that the log counts: exactly one `envelope_refused` leaf (and its
+//! audit entry) each.
 
 mod common;
 
@@ -381,6 +383,7 @@ async fn refused_envelopes_change_nothing() {
         "{}",
         r.text()
     );
+    let changed_kind = r.code().to_owned();
 
     // Addressed to BO, posted to AR: 403.
     let r = post_envelope(&p.ar.peer, msg.bytes.clone()).await;
@@ -392,8 +395,17 @@ async fn refused_envelopes_change_nothing() {
     let r = call(&p.bo.peer, "GET", "/v1/cases", Some("eve"), None).await;
     refused(&r, StatusCode::NOT_FOUND, "no_route");
 
-    assert_eq!(snapshot(&p.ar).await, ar0);
-    assert_eq!(snapshot(&p.bo).await, bo0);
+    // Each refusal of a well-formed envelope is logged once; bytes that are no envelope are
+    // not; nothing else changed.
+    let (ar1, bo1) = (snapshot(&p.ar).await, snapshot(&p.bo).await);
+    assert_eq!(ar1.refused, ["wrong_recipient"]);
+    let mut want = vec!["bad_signature", "key_not_owned_by_sender"];
+    if comity_node::LOGGED_REFUSALS.contains(&changed_kind.as_str()) {
+        want.push(changed_kind.as_str());
+    }
+    assert_eq!(bo1.refused, want);
+    assert_eq!(ar1.except_refusals(), ar0.except_refusals());
+    assert_eq!(bo1.except_refusals(), bo0.except_refusals());
 
     // The real bytes are accepted; the same bytes again get the stored receipt.
     let first = post_envelope(&p.bo.peer, msg.bytes.clone()).await;
@@ -442,7 +454,9 @@ async fn refused_envelopes_change_nothing() {
     let bo2 = snapshot(&p.bo).await;
     let r = post_envelope(&p.bo.peer, late.bytes.clone()).await;
     refused(&r, StatusCode::UNPROCESSABLE_ENTITY, "expired");
-    assert_eq!(snapshot(&p.bo).await, bo2);
+    let bo3 = snapshot(&p.bo).await;
+    assert_eq!(bo3.refused[bo2.refused.len()..], ["expired"]);
+    assert_eq!(bo3.except_refusals(), bo2.except_refusals());
     // The bytes received before still get their stored result after they expired.
     let r = post_envelope(&p.bo.peer, msg.bytes.clone()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -497,10 +511,12 @@ async fn a_replay_with_other_bytes_is_refused() {
     let recorded = p.bo.node.store().inbound(&id).await.unwrap().unwrap();
     let bo0 = snapshot(&p.bo).await;
 
-    // The same id with other (validly signed) bytes: a replay, 422, never retried.
+    // The same id with other (validly signed) bytes: a replay, 422, never retried; logged.
     let r = post_envelope(&p.bo.peer, two.bytes.clone()).await;
     refused(&r, StatusCode::UNPROCESSABLE_ENTITY, "replay");
-    assert_eq!(snapshot(&p.bo).await, bo0);
+    let bo1 = snapshot(&p.bo).await;
+    assert_eq!(bo1.refused, ["replay"]);
+    assert_eq!(bo1.except_refusals(), bo0.except_refusals());
     assert_eq!(
         p.bo.node.store().inbound(&id).await.unwrap().unwrap(),
         recorded

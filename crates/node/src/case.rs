@@ -147,38 +147,9 @@ pub struct DeadlineEntry {
     pub cites: Vec<String>,
 }
 
-/// How the requested Party decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Disposition {
-    Executed,
-    PartiallyExecuted,
-    ConditionallyExecuted,
-    Postponed,
-    Refused,
-}
-
-impl Disposition {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Disposition::Executed => "executed",
-            Disposition::PartiallyExecuted => "partially_executed",
-            Disposition::ConditionallyExecuted => "conditionally_executed",
-            Disposition::Postponed => "postponed",
-            Disposition::Refused => "refused",
-        }
-    }
-
-    /// Whether the request is (at least in part) carried out.
-    pub fn executes(self) -> bool {
-        matches!(
-            self,
-            Disposition::Executed
-                | Disposition::PartiallyExecuted
-                | Disposition::ConditionallyExecuted
-        )
-    }
-}
+/// How the requested Party decided: the vocabulary's own type, which the transparency log's
+/// leaves use too, so that a decision is spelt one way everywhere.
+pub use comity_types::Disposition;
 
 /// The record of aut dedere aut judicare (UNCC 37(11), BUD 24(6)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -313,6 +284,12 @@ pub struct CaseDoc {
     /// Items produced for this case under production orders, kept to be delivered on.
     #[serde(default)]
     pub received: Vec<Delivery>,
+    /// The case's salt for the transparency log (64 hex digits): drawn by the requesting node
+    /// and carried in the sealed request, so that both nodes, and nobody else, can link the
+    /// case's leaves (docs/log-format.md, section 2). `None` on production orders, which are
+    /// not logged, and on cases stored before the log existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
 }
 
 /// A domestic production order (UNCC 27, BUD 18): the requested Party's authority orders a

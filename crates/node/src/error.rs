@@ -80,7 +80,9 @@ impl NodeError {
 impl From<StoreError> for NodeError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(_) => NodeError::Conflict,
+            StoreError::Conflict(_) | StoreError::Stale(_) => NodeError::Conflict,
+            // A tile, an entry or a proof the log does not have: the caller asked for it.
+            StoreError::OutOfRange(message) => NodeError::BadInput(message),
             other => NodeError::Store(other),
         }
     }

@@ -27,6 +27,10 @@ pub mod kinds {
 #[serde(deny_unknown_fields)]
 pub struct RequestMsg {
     pub case: String,
+    /// The case's salt for the transparency log, 64 lower-case hex digits: the requested node
+    /// computes the same case commitment from it (docs/log-format.md, section 2). The whole
+    /// envelope is sealed to the recipient, so nobody else learns it.
+    pub salt: String,
     /// The facts, as a `comity.scenario/1` document.
     pub scenario: String,
     pub respond_within_hours: Option<u32>,

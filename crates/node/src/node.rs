@@ -12,9 +12,11 @@ use comity_protocol::{AuthorityId, EnvelopeHeader, EnvelopeId, Timestamp, Verifi
 use comity_rules::RuleSet;
 use comity_scenario::ScenarioFile;
 use comity_store::{
-    AuditRow, CaseFilter, CaseRow, CaseWrite, Change, DeadlineRow, EventRow, InboundRow, ItemRow,
-    Millis, OutboxRow, OutboxUpdate, Store,
+    AuditRow, CaseFilter, CaseRow, CaseWrite, Change, CheckpointRow, DeadlineRow, EventRow,
+    InboundRow, ItemRow, Millis, OutboxRow, OutboxUpdate, Store, StoreError,
 };
+use comity_tlog::{Hash, SignerKey, TilePath, VerifierKey};
+use comity_transparency::{CaseRef, Event, Leaf, case_commitment};
 use comity_types::{
     Content, DataCategory, Duty, Ground, GroundStatus, Instrument, Outcome, RequestKind, Scenario,
 };
@@ -31,6 +33,11 @@ pub struct NodeConfig {
     pub time_zone: jiff::tz::TimeZone,
     /// How long envelopes this node sends stay valid.
     pub envelope_lifetime_seconds: i64,
+    /// The key that signs this node's log checkpoints (a C2SP signed-note Ed25519 key whose
+    /// name is the log's origin, `<network>/<authority id>`). Without one the node still logs
+    /// every event, but [`Node::checkpoint`] cannot sign. When the directory lists a `log_vkey`
+    /// for this node, the key must be that one.
+    pub log_key: Option<SignerKey>,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -208,6 +215,57 @@ impl Writer {
             data,
         });
     }
+
+    /// Appends a leaf to the change's log entries (none for an event that is not logged).
+    fn leaf(&mut self, leaf: Option<Leaf>) -> Result<(), NodeError> {
+        if let Some(leaf) = leaf {
+            let bytes = leaf
+                .encode()
+                .map_err(|e| NodeError::Internal(format!("a log leaf: {e}")))?;
+            self.change.leaves.push(bytes);
+        }
+        Ok(())
+    }
+}
+
+/// The refusals of an envelope that the log records (`envelope_refused`): those of an
+/// envelope that is well formed but not acceptable — its signature or signer, its recipient,
+/// its validity, a payload this node cannot open, a replay, and (at the node-to-node endpoint)
+/// a sender certificate that is not the sender's. Not logged: bytes that are not an envelope
+/// (`malformed`, `invalid_value`, `payload_hash_mismatch`, `oversized`), which name nobody
+/// reliably, and `not_yet_valid`, which the sender retries until it is accepted: logging it
+/// would count one envelope many times.
+pub const LOGGED_REFUSALS: &[&str] = &[
+    "bad_signature",
+    "unknown_key",
+    "key_not_owned_by_sender",
+    "revoked_key",
+    "rotated_key",
+    "key_not_yet_added",
+    "unknown_authority",
+    "authority_not_valid",
+    "no_active_key",
+    "wrong_recipient",
+    "expired",
+    "sealed_payload",
+    "replay",
+    "peer_not_sender",
+];
+
+/// A deadline met or missed is logged only for the deadlines a treaty sets (the requested
+/// Party's `respond`, UNCC 40(26)); the preservation period's end is `preservation_expired`;
+/// the requesting side's reminder and production orders' deadlines are not cooperation events.
+const LOGGED_DEADLINE: &str = "respond";
+const PRESERVATION_PERIOD: &str = "preservation_period";
+
+/// 32 bytes from 64 lower-case hex digits.
+fn parse_salt(text: &str) -> Option<[u8; 32]> {
+    let c: comity_transparency::CaseCommitment = text.parse().ok()?;
+    Some(c.0)
+}
+
+fn salt_hex(salt: &[u8; 32]) -> String {
+    comity_transparency::CaseCommitment(*salt).to_string()
 }
 
 fn to_row(
@@ -396,11 +454,23 @@ fn text_required(what: &str, text: &str) -> Result<(), NodeError> {
 impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
     pub fn new(store: S, clock: C, entropy: E, cfg: NodeConfig) -> Result<Self, NodeError> {
         let rules = RuleSet::builtin().map_err(|e| NodeError::Internal(e.to_string()))?;
-        if cfg.directory.authority(&cfg.id).is_none() {
+        let Some(entry) = cfg.directory.authority(&cfg.id) else {
             return Err(NodeError::BadInput(format!(
                 "the directory does not list this node's authority `{}`",
                 cfg.id
             )));
+        };
+        // Peers verify this node's checkpoints with the directory's key: signing with another
+        // would publish checkpoints nobody can check.
+        if let (Some(listed), Some(key)) = (entry.log_verifier(), &cfg.log_key) {
+            let listed = listed.map_err(|e| NodeError::BadInput(e.to_string()))?;
+            if listed != key.verifier_key() {
+                return Err(NodeError::BadInput(format!(
+                    "the directory lists `{listed}` as the log key of `{}`, but this node's log key is `{}`",
+                    cfg.id,
+                    key.verifier_key()
+                )));
+            }
         }
         Ok(Self {
             store,
@@ -456,6 +526,70 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
 
     fn new_id(&self) -> Result<String, NodeError> {
         Ok(EnvelopeId::new_v7(self.wire_now()?, self.random()).to_string())
+    }
+
+    /// The day of a log leaf: today in UTC, whatever the node's calendar (docs/log-format.md).
+    fn log_day(&self) -> jiff::civil::Date {
+        self.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
+    }
+
+    /// The leaf of a case event, or `None` for a case the log does not record: a domestic
+    /// production order (the leaf format's case events are between two Parties), or a case
+    /// stored before the log existed (no salt).
+    fn case_leaf(&self, doc: &CaseDoc, event: Event) -> Result<Option<Leaf>, NodeError> {
+        if doc.production_order.is_some() {
+            return Ok(None);
+        }
+        let Some(salt) = doc.salt.as_deref() else {
+            return Ok(None);
+        };
+        let salt = parse_salt(salt)
+            .ok_or_else(|| NodeError::Internal(format!("case `{}`: a malformed salt", doc.id)))?;
+        let file = parse_scenario(&doc.scenario)?;
+        let request = &file.scenario.request;
+        let case = CaseRef {
+            case: case_commitment(&salt, &doc.id),
+            requesting: request.from,
+            requested: request.to,
+            kind: doc.kind,
+            basis: doc.basis,
+            emergency: doc.emergency,
+        };
+        Ok(Some(Leaf::of_case(event, self.log_day(), &case)))
+    }
+
+    /// The `decision` leaf of a case: the disposition, and for a refusal or postponement its
+    /// grounds in canonical order.
+    fn decision_leaf(
+        &self,
+        doc: &CaseDoc,
+        disposition: Disposition,
+        grounds: &[Ground],
+    ) -> Result<Option<Leaf>, NodeError> {
+        let Some(mut leaf) = self.case_leaf(doc, Event::Decision)? else {
+            return Ok(None);
+        };
+        leaf.outcome = Some(disposition);
+        if matches!(disposition, Disposition::Refused | Disposition::Postponed) {
+            let mut grounds = grounds.to_vec();
+            grounds.sort();
+            grounds.dedup();
+            leaf.grounds = grounds;
+        }
+        Ok(Some(leaf))
+    }
+
+    /// The leaf of a deadline met or missed.
+    fn deadline_leaf(
+        &self,
+        doc: &CaseDoc,
+        event: Event,
+        name: &str,
+    ) -> Result<Option<Leaf>, NodeError> {
+        Ok(self.case_leaf(doc, event)?.map(|mut leaf| {
+            leaf.deadline = Some(name.to_owned());
+            leaf
+        }))
     }
 
     fn today(&self) -> jiff::civil::Date {
@@ -649,6 +783,8 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             Outcome::NotApplicable | Outcome::Nonconforming => State::Draft,
             _ => State::Checked,
         };
+        // The case's salt for the log: drawn here, sent with the request (docs/log-format.md).
+        let salt = salt_hex(&self.random());
         let doc = CaseDoc {
             id: id.clone(),
             side: Side::Requesting,
@@ -675,6 +811,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             children: Vec::new(),
             production_order: None,
             received: Vec::new(),
+            salt: Some(salt),
         };
         let now = self.now_ms();
         let mut w = Writer::new(now);
@@ -799,8 +936,15 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 ));
             }
         }
+        // A draft stored before the log existed gets its salt now, before it leaves.
+        let salt = match &doc.salt {
+            Some(salt) => salt.clone(),
+            None => salt_hex(&self.random()),
+        };
+        doc.salt = Some(salt.clone());
         let msg = messages::RequestMsg {
             case: doc.id.clone(),
+            salt,
             scenario: doc.scenario.clone(),
             respond_within_hours: doc.respond_within_hours,
             deadline_reason: doc.deadline_reason.clone(),
@@ -829,6 +973,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             ),
         };
         w.event(case, seq, "sent", officer, event);
+        w.leaf(self.case_leaf(&doc, Event::RequestSent)?)?;
         w.audit(officer, "send", Some(case), audit);
         w.change.outbox.push(out);
         self.commit_case(w, &row, &doc).await
@@ -874,6 +1019,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     "clarification_answered",
                     "answer_clarification",
                     json!({}),
+                    None,
                 )
                 .await;
         }
@@ -905,6 +1051,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             "clarification_answered",
             "answer_clarification",
             json!({"supplied": supplied}),
+            self.case_leaf(&doc, Event::ClarificationAnswered)?,
         )
         .await
     }
@@ -945,6 +1092,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             "extension_requested",
             "request_extension",
             json!({"until": p.until}),
+            None,
         )
         .await
     }
@@ -1037,6 +1185,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             "clarification_asked",
             "ask_clarification",
             json!({"missing": missing, "cites": cites}),
+            self.case_leaf(&doc, Event::ClarificationAsked)?,
         )
         .await
     }
@@ -1082,6 +1231,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             "consulted",
             "consult",
             json!({"grounds": grounds}),
+            None,
         )
         .await
     }
@@ -1224,11 +1374,17 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             });
             preserved_until = Some(until);
         }
+        // The decision answers the `respond` deadline: met if in time; if it passed before the
+        // deadline task saw it, missed now (once it was marked overdue, it was logged then).
+        let mut settled = Vec::new();
         for d in self.store.case_deadlines(case).await? {
-            if d.name == "respond"
+            if d.name == LOGGED_DEADLINE
                 && (STATES_OPEN.contains(&d.state.as_str()) || d.state == "overdue")
             {
                 w.deadline(case, &d.name, d.due_at, "met", d.data.clone());
+                if d.state != "overdue" {
+                    settled.push(d);
+                }
             }
         }
         let record = DecisionRecord {
@@ -1267,6 +1423,22 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             officer,
             serde_json::to_value(&record).unwrap_or(Value::Null),
         );
+        w.leaf(self.decision_leaf(&doc, input.disposition, &input.grounds)?)?;
+        for (d, seq) in settled.iter().zip(seq + 1..) {
+            let (event, leaf) = if now <= d.due_at {
+                ("deadline_met", Event::DeadlineMet)
+            } else {
+                ("deadline_overdue", Event::DeadlineMissed)
+            };
+            w.event(
+                case,
+                seq,
+                event,
+                "node",
+                json!({"deadline": d.name, "due_at": ms_to_text(d.due_at)}),
+            );
+            w.leaf(self.deadline_leaf(&doc, leaf, &d.name)?)?;
+        }
         w.audit(
             officer,
             "decide",
@@ -1316,6 +1488,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             "availability_notice",
             "notify_unavailable",
             json!({}),
+            None,
         )
         .await
     }
@@ -1552,6 +1725,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             officer,
             json!({"envelope": out.id, "items": refs}),
         );
+        w.leaf(self.case_leaf(&doc, Event::DataDelivered)?)?;
         w.audit(
             officer,
             "deliver",
@@ -1726,6 +1900,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             children: Vec::new(),
             production_order: Some(order),
             received: Vec::new(),
+            salt: None,
         };
         pdoc.children.push(id.clone());
         let now = self.now_ms();
@@ -2063,6 +2238,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         event: &str,
         action: &str,
         detail: Value,
+        leaf: Option<Leaf>,
     ) -> Result<CaseDoc, NodeError> {
         let out = self.message(
             &doc.counterpart,
@@ -2079,6 +2255,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             data.extend(extra);
         }
         w.event(&doc.id, seq, event, officer, data);
+        w.leaf(leaf)?;
         w.audit(officer, action, Some(&doc.id), json!({}));
         w.change.outbox.push(out);
         self.commit_case(w, row, doc).await
@@ -2114,9 +2291,11 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 if let Some(receipt) = self.stored_repeat(bytes).await? {
                     return Ok(receipt);
                 }
+                let message = e.to_string();
+                self.refuse_envelope(bytes, e.code(), &message).await?;
                 return Err(NodeError::EnvelopeRefused {
                     code: e.code(),
-                    message: e.to_string(),
+                    message,
                 });
             }
         };
@@ -2124,26 +2303,32 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         let id = env.id.to_string();
         let hash = verified.wire_hash().as_bytes().to_vec();
         if let Some(row) = self.store.inbound(&id).await? {
-            return if row.wire_hash == hash {
-                Ok(Receipt {
+            if row.wire_hash == hash {
+                return Ok(Receipt {
                     envelope: id,
                     case: row.case_id,
                     result: row.result,
                     repeated: true,
-                })
-            } else {
-                Err(NodeError::Replay(id))
-            };
+                });
+            }
+            let replay = NodeError::Replay(id);
+            self.refuse_envelope(bytes, replay.code(), &replay.to_string())
+                .await?;
+            return Err(replay);
         }
         let from = env.from.to_string();
         let kind = env.kind.to_string();
-        let payload =
-            verified
-                .open(Some(&self.cfg.encryption))
-                .map_err(|e| NodeError::EnvelopeRefused {
+        let payload = match verified.open(Some(&self.cfg.encryption)) {
+            Ok(payload) => payload,
+            Err(e) => {
+                let message = e.to_string();
+                self.refuse_envelope(bytes, e.code(), &message).await?;
+                return Err(NodeError::EnvelopeRefused {
                     code: e.code(),
-                    message: e.to_string(),
-                })?;
+                    message,
+                });
+            }
+        };
         let payload = Value::Object(payload);
         let (mut change, case_id, result) =
             match self.apply_message(&from, &kind, &id, payload).await {
@@ -2184,10 +2369,61 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     result: row.result,
                     repeated: true,
                 }),
-                _ => Err(NodeError::Replay(id)),
+                _ => {
+                    let replay = NodeError::Replay(id);
+                    self.refuse_envelope(bytes, replay.code(), &replay.to_string())
+                        .await?;
+                    Err(replay)
+                }
             },
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Records the refusal of an envelope whose refusal the log counts ([`LOGGED_REFUSALS`];
+    /// others are ignored): an `envelope_refused` leaf naming the code, the refusing node's
+    /// Party and, when the directory lists the authority the envelope claims to come from, its
+    /// Party; and an audit entry with the code, the envelope's id and claimed sender. One
+    /// change, nothing else: no case changes. [`Node::receive`] calls it for its own refusals;
+    /// the node-to-node endpoint calls it for what it refuses before `receive`
+    /// (`peer_not_sender`).
+    pub async fn refuse_envelope(
+        &self,
+        bytes: &[u8],
+        code: &str,
+        message: &str,
+    ) -> Result<(), NodeError> {
+        if !LOGGED_REFUSALS.contains(&code) {
+            return Ok(());
+        }
+        let party_of = |id: &AuthorityId| {
+            self.cfg
+                .directory
+                .authority(id)
+                .and_then(|a| comity_types::PartyCode::parse(a.party.as_str()))
+        };
+        let claimed = comity_protocol::envelope::parse_envelope(bytes).ok();
+        let mut leaf = Leaf::bare(Event::EnvelopeRefused, self.log_day());
+        leaf.code = Some(code.to_owned());
+        leaf.requested = party_of(&self.cfg.id);
+        leaf.requesting = claimed.as_ref().and_then(|e| party_of(&e.from));
+        let mut w = Writer::new(self.now_ms());
+        w.leaf(Some(leaf))?;
+        // Bounded: a refusal's message quotes at most a few fields.
+        let message: String = message.chars().take(1024).collect();
+        w.audit(
+            "node",
+            "refuse_envelope",
+            None,
+            json!({
+                "code": code,
+                "envelope": claimed.as_ref().map(|e| e.id.to_string()),
+                "from": claimed.as_ref().map(|e| e.from.to_string()),
+                "message": message,
+            }),
+        );
+        self.store.apply(&w.change).await?;
+        Ok(())
     }
 
     /// The stored receipt of an envelope whose exact bytes were recorded before, if any.
@@ -2243,6 +2479,11 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         match kind {
             kinds::REQUEST => {
                 let msg: messages::RequestMsg = Self::parse_msg(kind, payload)?;
+                if parse_salt(&msg.salt).is_none() {
+                    return Err(NodeError::BadInput(
+                        "`salt` must be 64 lower-case hex digits".into(),
+                    ));
+                }
                 let mut file = parse_scenario(&msg.scenario)?;
                 let sender: AuthorityId =
                     from.parse().map_err(|e: comity_protocol::ProtocolError| {
@@ -2281,6 +2522,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     children: Vec::new(),
                     production_order: None,
                     received: Vec::new(),
+                    salt: Some(msg.salt.clone()),
                 };
                 if let Some(hours) = doc.respond_within_hours {
                     let due = now + i64::from(hours) * 3_600_000;
@@ -2291,6 +2533,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     .cases
                     .push(CaseWrite::Insert(to_row(&doc, 1, now, now)?));
                 w.event(&doc.id, 1, "received", from, json!({"envelope": envelope, "outcome": doc.proposal.outcome, "review_required": doc.proposal.review_required}));
+                w.leaf(self.case_leaf(&doc, Event::RequestReceived)?)?;
                 Ok((w.change, doc.id))
             }
             kinds::CLARIFICATION_REQUEST => {
@@ -2315,6 +2558,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 ex.missing = msg.missing;
                 doc.clarifications.push(ex);
                 doc.state = State::ClarificationAsked;
+                w.leaf(self.case_leaf(&doc, Event::ClarificationAsked)?)?;
                 self.finish_message(w, row, doc, "clarification_requested", from, envelope)
                     .await
             }
@@ -2348,6 +2592,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 doc.proposal = self.proposal(&file.scenario);
                 doc.answers.push(self.exchange(from, msg.text));
                 doc.state = State::Received;
+                w.leaf(self.case_leaf(&doc, Event::ClarificationAnswered)?)?;
                 self.finish_message(w, row, doc, "clarification_answered", from, envelope)
                     .await
             }
@@ -2382,6 +2627,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                         notices: Vec::new(),
                     });
                 }
+                w.leaf(self.decision_leaf(&doc, msg.disposition, &msg.grounds)?)?;
                 doc.decision = Some(DecisionRecord {
                     disposition: msg.disposition,
                     grounds: msg.grounds,
@@ -2420,6 +2666,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     custody: msg.custody,
                 });
                 doc.state = State::Delivered;
+                w.leaf(self.case_leaf(&doc, Event::DataDelivered)?)?;
                 self.finish_message(w, row, doc, "results_received", from, envelope)
                     .await
             }
@@ -2490,6 +2737,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     children: Vec::new(),
                     production_order: Some(msg.order.clone()),
                     received: Vec::new(),
+                    salt: None,
                 };
                 w.deadline(
                     &doc.id,
@@ -2856,6 +3104,38 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             let mut row = d.clone();
             row.state = next.to_owned();
             w.deadline(&d.case_id, &d.name, d.due_at, next, d.data.clone());
+            // A deadline of the treaty passing, or a preservation period ending, is logged.
+            let logged = match (next, d.name.as_str()) {
+                ("overdue", LOGGED_DEADLINE) => Some(Event::DeadlineMissed),
+                ("overdue", PRESERVATION_PERIOD) => Some(Event::PreservationExpired),
+                _ => None,
+            };
+            if let Some(event) = logged {
+                let (case_row, doc) = self.load(&d.case_id).await?;
+                // Read after the case: a decision that settled the deadline meanwhile has
+                // changed one or the other, and the compare-and-swap below fails, so that a
+                // deadline is logged met or missed, never both.
+                let still = self
+                    .store
+                    .case_deadlines(&d.case_id)
+                    .await?
+                    .into_iter()
+                    .any(|x| x.name == d.name && x.state == d.state && x.due_at == d.due_at);
+                if !still {
+                    continue;
+                }
+                let leaf = match event {
+                    Event::DeadlineMissed => self.deadline_leaf(&doc, event, &d.name)?,
+                    _ => self.case_leaf(&doc, event)?,
+                };
+                if leaf.is_some() {
+                    w.leaf(leaf)?;
+                    w.change.cases.push(CaseWrite::Update {
+                        row: to_row(&doc, case_row.version + 1, case_row.created_at, now)?,
+                        expected_version: case_row.version,
+                    });
+                }
+            }
             let seq = self.next_seq(&d.case_id).await?;
             w.event(
                 &d.case_id,
@@ -2864,7 +3144,12 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 "node",
                 json!({"deadline": d.name, "due_at": ms_to_text(d.due_at)}),
             );
-            self.store.apply(&w.change).await?;
+            match self.store.apply(&w.change).await {
+                Ok(()) => {}
+                // The case moved on meanwhile (an officer acted): the next run looks again.
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
             changed.push(deadline_view(row));
         }
         Ok(changed)
@@ -2912,6 +3197,171 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         w.audit(officer, "export", Some(case), json!({"item": item}));
         self.store.apply(&w.change).await?;
         Ok(bytes)
+    }
+
+    // ----- the transparency log ------------------------------------------------------------
+
+    /// The log's origin (`<network>/<authority id>`): the name of its key, if the node has one.
+    pub fn log_origin(&self) -> Option<&str> {
+        self.cfg.log_key.as_ref().map(SignerKey::name)
+    }
+
+    /// The verifier key of the log's checkpoints (as the directory's `log_vkey` lists it).
+    pub fn log_vkey(&self) -> Option<VerifierKey> {
+        self.cfg.log_key.as_ref().map(SignerKey::verifier_key)
+    }
+
+    /// The log's size and root.
+    pub async fn log_head(&self) -> Result<comity_store::LogHead, NodeError> {
+        Ok(self.store.log_head().await?)
+    }
+
+    /// The current signed checkpoint (a C2SP signed note), as [`Node::checkpoint`] last stored
+    /// it; `None` before the first.
+    pub async fn log_checkpoint(&self) -> Result<Option<String>, NodeError> {
+        Ok(self.store.checkpoint().await?.map(|c| c.note))
+    }
+
+    /// A hash tile or entry bundle (C2SP tlog-tiles) of the log as it is now: `None` if the
+    /// log has no such tile (yet), as an HTTP server answers 404. Full tiles never change; a
+    /// partial tile is served at the width asked, if the log has that many hashes there.
+    pub async fn log_tile(&self, path: &TilePath) -> Result<Option<Vec<u8>>, NodeError> {
+        let head = self.store.log_head().await?;
+        Ok(self.store.log_tile(head.size, *path).await?)
+    }
+
+    /// The entries with indexes `start..end` (at most 1,000 at a time).
+    pub async fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, NodeError> {
+        if end < start || end - start > 1000 {
+            return Err(NodeError::BadInput(
+                "entries are read 0 to 1000 at a time".into(),
+            ));
+        }
+        Ok(self.store.log_entries(start..end).await?)
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of `size` leaves.
+    pub async fn log_inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, NodeError> {
+        Ok(self.store.log_inclusion_proof(size, index).await?)
+    }
+
+    /// The consistency proof from the tree of `size1` leaves to the tree of `size2`.
+    pub async fn log_consistency_proof(
+        &self,
+        size1: u64,
+        size2: u64,
+    ) -> Result<Vec<Hash>, NodeError> {
+        Ok(self.store.log_consistency_proof(size1, size2).await?)
+    }
+
+    /// Signs a checkpoint of the log's current size and root when the log grew since the
+    /// stored one (or none is stored, or it is not signed by this node's key), and stores it
+    /// by compare-and-swap on the old size; returns the current signed note. A lost race
+    /// (another task stored one meanwhile) is fine: the stored one is read again, and signed
+    /// anew only if the log grew past it.
+    pub async fn checkpoint(&self) -> Result<String, NodeError> {
+        let key = self.cfg.log_key.as_ref().ok_or_else(|| {
+            NodeError::BadInput(
+                "this node has no log key (`keys/log.key`): its checkpoints cannot be signed"
+                    .into(),
+            )
+        })?;
+        let vkey = key.verifier_key();
+        // Each round either returns or lost a race to a writer that made progress.
+        for _ in 0..16 {
+            let stored = self.store.checkpoint().await?;
+            let head = self.store.log_head().await?;
+            if let Some(c) = &stored {
+                if c.size > head.size {
+                    return Err(NodeError::Internal(format!(
+                        "the stored checkpoint is of size {}, the log of {}",
+                        c.size, head.size
+                    )));
+                }
+                let ours =
+                    comity_tlog::open_checkpoint(c.note.as_bytes(), std::slice::from_ref(&vkey))
+                        .ok()
+                        .filter(|(cp, _)| cp.origin() == key.name() && cp.size() == c.size);
+                if let Some((cp, _)) = ours
+                    && c.size == head.size
+                {
+                    if *cp.root() != head.root {
+                        // Signing the log's root as well would be two views of one size.
+                        return Err(NodeError::Internal(format!(
+                            "the stored checkpoint of size {} has another root than the log",
+                            c.size
+                        )));
+                    }
+                    return Ok(c.note.clone());
+                }
+            }
+            let note = comity_tlog::sign_checkpoint(key.name(), head.size, head.root, key)
+                .map_err(|e| NodeError::Internal(format!("signing the checkpoint: {e}")))?;
+            let row = CheckpointRow {
+                size: head.size,
+                note: note.clone(),
+            };
+            match self
+                .store
+                .swap_checkpoint(stored.as_ref().map(|c| c.size), &row)
+                .await
+            {
+                Ok(()) => return Ok(note),
+                Err(StoreError::Stale(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(NodeError::Conflict)
+    }
+
+    /// Logs `directory_changed` (with an audit entry) when the directory this node runs with is
+    /// a newer version than the last one its log records: `comity serve` calls it as it
+    /// starts. Returns whether it logged. The last version is found by reading the log back
+    /// from its end to the last `directory_changed` leaf.
+    pub async fn log_directory(&self) -> Result<bool, NodeError> {
+        let version = self.cfg.directory.directory().version;
+        let logged = self.last_logged_directory().await?;
+        if logged.is_some_and(|v| v >= version) {
+            return Ok(false);
+        }
+        let mut leaf = Leaf::bare(Event::DirectoryChanged, self.log_day());
+        leaf.directory = Some(version);
+        let mut w = Writer::new(self.now_ms());
+        w.leaf(Some(leaf))?;
+        w.audit(
+            "node",
+            "adopt_directory",
+            None,
+            json!({
+                "network": self.cfg.directory.directory().network.to_string(),
+                "version": version,
+                "hash": self.cfg.directory.hash().to_string(),
+                "previous_logged": logged,
+            }),
+        );
+        self.store.apply(&w.change).await?;
+        Ok(true)
+    }
+
+    /// The directory version of the log's last `directory_changed` leaf.
+    async fn last_logged_directory(&self) -> Result<Option<u64>, NodeError> {
+        const PAGE: u64 = 256;
+        let mut end = self.store.log_head().await?.size;
+        while end > 0 {
+            let start = end.saturating_sub(PAGE);
+            let entries = self.store.log_entries(start..end).await?;
+            for entry in entries.iter().rev() {
+                // Every entry is a leaf this node wrote; one that does not read back is not a
+                // directory change either way.
+                if let Ok(leaf) = Leaf::decode(entry)
+                    && leaf.event == Event::DirectoryChanged
+                {
+                    return Ok(leaf.directory);
+                }
+            }
+            end = start;
+        }
+        Ok(None)
     }
 
     /// Messages waiting for delivery, emergencies first.

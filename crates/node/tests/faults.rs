@@ -5,8 +5,10 @@
     clippy::indexing_slicing
 )]
 //! With the store failing at every write point in turn, every use case either happens whole or
-//! leaves the store exactly as it was; retried, it happens once, and no message is lost or
-//! duplicated.
+//! leaves the store exactly as it was (its transparency log and checkpoint included); retried,
+//! it happens once, and no message is lost or duplicated. Afterwards each node's log passes the
+//! auditor, and every event that calls for a leaf has exactly its leaf, and no leaf is without
+//! its event, counted per event type.
 
 mod common;
 
@@ -14,7 +16,9 @@ use comity_node::*;
 use comity_store::faulty::FaultyStore;
 use comity_store::sqlite::SqliteStore;
 use comity_store::{CaseFilter, Store};
+use comity_transparency::Event;
 use common::*;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 type Faulty = FaultyStore<SqliteStore>;
@@ -32,6 +36,13 @@ async fn dump(s: &Faulty) -> String {
         out.push_str(&format!("{:?}\n", s.inbound(&m.id).await.unwrap()));
     }
     out.push_str(&format!("{:?}\n", s.audit(0, 100_000).await.unwrap()));
+    let head = s.log_head().await.unwrap();
+    out.push_str(&format!("{head:?}\n"));
+    out.push_str(&format!(
+        "{:?}\n",
+        s.log_entries(0..head.size).await.unwrap()
+    ));
+    out.push_str(&format!("{:?}\n", s.checkpoint().await.unwrap()));
     out
 }
 
@@ -61,6 +72,38 @@ macro_rules! all_or_nothing {
             }
         }
     }};
+}
+
+/// Like `all_or_nothing!`, for an operation whose success is an error other than the injected
+/// one (a refused envelope): every failure at a write point leaves the store as it was.
+macro_rules! all_or_nothing_err {
+    ($node:expr, $op:expr) => {{
+        let mut n = 0usize;
+        loop {
+            let before = dump($node.store()).await;
+            $node.store().fail_at(n);
+            match $op.await {
+                Err(e) if e.code() == "storage" => {
+                    assert_eq!(
+                        dump($node.store()).await,
+                        before,
+                        "write point {n} left a partial change"
+                    );
+                    n += 1;
+                    assert!(n < 200, "never got past the store");
+                }
+                other => {
+                    $node.store().clear();
+                    break other;
+                }
+            }
+        }
+    }};
+}
+
+/// The counts `check_log` returns, from a list.
+fn counts(list: &[(Event, usize)]) -> BTreeMap<Event, usize> {
+    list.iter().copied().collect()
 }
 
 async fn carry(from: &TestNode<Faulty>, to: &TestNode<Faulty>) -> usize {
@@ -99,6 +142,11 @@ async fn every_write_point_of_a_whole_case() {
         22,
     );
 
+    let (logged, _) = all_or_nothing!(ar, ar.log_directory());
+    assert!(logged);
+    all_or_nothing!(bo, bo.log_directory());
+    let (again, _) = all_or_nothing!(ar, ar.log_directory());
+    assert!(!again, "the same directory is logged once");
     let input = NewCase {
         scenario: scenario("stored_data", "UNCC", MLA, "", "essential_interests = true"),
         counterpart: "bo-central-authority".into(),
@@ -110,6 +158,11 @@ async fn every_write_point_of_a_whole_case() {
         "case, event and audit are separate write points"
     );
     all_or_nothing!(ar, ar.send("ana", &case.id));
+    let (first, _) = all_or_nothing!(ar, ar.checkpoint());
+    // The request, delivered to the wrong node: refused, and the refusal logged.
+    let request = ar.outbox_due(1).await.unwrap().remove(0);
+    let refused = all_or_nothing_err!(ar, ar.receive(&request.bytes));
+    assert_eq!(refused.unwrap_err().code(), "wrong_recipient");
     assert_eq!(carry(&ar, &bo).await, 1);
     all_or_nothing!(bo, bo.ask_clarification("bruno", &case.id, "which period?"));
     assert_eq!(carry(&bo, &ar).await, 1);
@@ -181,6 +234,44 @@ async fn every_write_point_of_a_whole_case() {
     // The decision could not be taken twice.
     let e = bo.decide("bruno", &case.id, decision).await.unwrap_err();
     assert_eq!(e.code(), "illegal_transition");
+
+    // A new checkpoint of the grown log, consistent with the first.
+    let (second, _) = all_or_nothing!(ar, ar.checkpoint());
+    assert_ne!(first, second);
+    let vkey = [ar.log_vkey().unwrap()];
+    let (old, _) = comity_tlog::open_checkpoint(first.as_bytes(), &vkey).unwrap();
+    let (new, _) = comity_tlog::open_checkpoint(second.as_bytes(), &vkey).unwrap();
+    let proof = ar
+        .log_consistency_proof(old.size(), new.size())
+        .await
+        .unwrap();
+    comity_tlog::merkle::verify_consistency(old.size(), new.size(), &proof, old.root(), new.root())
+        .unwrap();
+
+    use Event::*;
+    assert_eq!(
+        check_log(&ar).await,
+        counts(&[
+            (RequestSent, 1),
+            (EnvelopeRefused, 1),
+            (Decision, 1),
+            (ClarificationAsked, 1),
+            (ClarificationAnswered, 1),
+            (DataDelivered, 1),
+            (DirectoryChanged, 1),
+        ])
+    );
+    assert_eq!(
+        check_log(&bo).await,
+        counts(&[
+            (RequestReceived, 1),
+            (Decision, 1),
+            (ClarificationAsked, 1),
+            (ClarificationAnswered, 1),
+            (DataDelivered, 1),
+            (DirectoryChanged, 1),
+        ])
+    );
 }
 
 #[tokio::test]
@@ -287,4 +378,114 @@ async fn every_write_point_of_a_production_order() {
     }
     assert_eq!(sp.store().outbox(None).await.unwrap().len(), 2);
     assert_eq!(bo.store().outbox(None).await.unwrap().len(), 4);
+
+    // The order is domestic: it leaves no leaf on any node; the request it carries out is
+    // delivered on, and that is logged on both sides.
+    use Event::*;
+    let treaty = counts(&[(Decision, 1), (DataDelivered, 1)]);
+    let mut ar_counts = treaty.clone();
+    ar_counts.insert(RequestSent, 1);
+    let mut bo_counts = treaty;
+    bo_counts.insert(RequestReceived, 1);
+    assert_eq!(check_log(ar).await, ar_counts);
+    assert_eq!(check_log(bo).await, bo_counts);
+    assert_eq!(check_log(sp).await, BTreeMap::new());
+}
+
+/// Deadlines and preservation: an emergency decided in time (`deadline_met`), one whose
+/// deadline the deadline task sees pass (`deadline_missed`, and no second leaf when it is then
+/// decided), one decided late before the task looked (`deadline_missed` from the decision), and
+/// a preservation period that ends (`preservation_expired` on the requested side only), each
+/// with the store failing at every write point.
+#[tokio::test]
+async fn every_write_point_of_deadlines_and_preservation() {
+    let ar_k = keys("AR", 1);
+    let bo_k = keys("BO", 2);
+    let dir = directory(&[&ar_k, &bo_k]);
+    let clock = Arc::new(ManualClock::at(t0()));
+    let ar = node_with(
+        FaultyStore::new(SqliteStore::open_in_memory().await.unwrap()),
+        &ar_k,
+        &dir,
+        clock.clone(),
+        11,
+    );
+    let bo = node_with(
+        FaultyStore::new(SqliteStore::open_in_memory().await.unwrap()),
+        &bo_k,
+        &dir,
+        clock.clone(),
+        22,
+    );
+    let send = async |scenario: String| {
+        let input = NewCase {
+            scenario,
+            counterpart: "bo-central-authority".into(),
+            ..NewCase::default()
+        };
+        let (case, _) = all_or_nothing!(ar, ar.new_case("ana", input.clone()));
+        all_or_nothing!(ar, ar.send("ana", &case.id));
+        case
+    };
+    let emergency = || scenario("emergency_disclosure", "UNCC", &[], "emergency = true", "");
+    let executed = DecideInput {
+        disposition: Disposition::Executed,
+        grounds: vec![],
+        reasons: String::new(),
+        conditions: vec![],
+        prosecution: None,
+        override_reason: None,
+    };
+    let in_time = send(emergency()).await;
+    let ticked = send(emergency()).await;
+    let late = send(emergency()).await;
+    let preserved = send(scenario("preservation", "UNCC", PRESERVATION, "", "")).await;
+    assert_eq!(carry(&ar, &bo).await, 4);
+
+    all_or_nothing!(bo, bo.decide("bruno", &in_time.id, executed.clone()));
+    all_or_nothing!(bo, bo.decide("bruno", &preserved.id, executed.clone()));
+    clock.advance(jiff::SignedDuration::from_hours(25));
+    // the task marks `ticked` and `late` overdue in one run; `late` is decided first, so that
+    // its decision finds the deadline passed but not yet marked
+    all_or_nothing!(bo, bo.decide("bruno", &late.id, executed.clone()));
+    let (changed, _) = all_or_nothing!(bo, bo.tick());
+    assert!(
+        changed
+            .iter()
+            .any(|d| d.case == ticked.id && d.state == "overdue")
+    );
+    all_or_nothing!(bo, bo.decide("bruno", &ticked.id, executed.clone()));
+    assert_eq!(carry(&bo, &ar).await, 4);
+
+    // 80 days on, preservation has ended on both sides' calendars.
+    clock.advance(jiff::SignedDuration::from_hours(80 * 24));
+    all_or_nothing!(bo, bo.tick());
+    all_or_nothing!(ar, ar.tick());
+    let (again, _) = all_or_nothing!(bo, bo.tick());
+    assert!(again.is_empty());
+    all_or_nothing!(bo, bo.checkpoint());
+
+    use Event::*;
+    assert_eq!(
+        check_log(&bo).await,
+        counts(&[
+            (RequestReceived, 4),
+            (Decision, 4),
+            (DeadlineMet, 1),
+            (DeadlineMissed, 2),
+            (PreservationExpired, 1),
+        ])
+    );
+    assert_eq!(
+        check_log(&ar).await,
+        counts(&[(RequestSent, 4), (Decision, 4)])
+    );
+    // which deadline each leaf names
+    let bo_leaves = leaves(&bo).await;
+    assert!(
+        bo_leaves
+            .iter()
+            .filter(|l| matches!(l.event, DeadlineMet | DeadlineMissed))
+            .all(|l| l.deadline.as_deref() == Some("respond") && l.emergency)
+    );
 }

@@ -221,6 +221,11 @@ vocabulary! {
 }
 
 impl Disposition {
+    /// The wire spelling (as [`Code::code`]).
+    pub fn as_str(self) -> &'static str {
+        self.code()
+    }
+
     /// Whether the request is (at least in part) carried out.
     pub fn executes(self) -> bool {
         matches!(

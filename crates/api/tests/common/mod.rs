@@ -38,6 +38,8 @@ pub struct Keys {
     pub entry: AuthorityEntry,
     pub signing: SigningSecret,
     pub encryption: EncryptionSecret,
+    /// The key of the authority's transparency log, named `comity-test/<id>`.
+    pub log: comity_tlog::SignerKey,
 }
 
 pub fn keys(party: &str, seed: u8) -> Keys {
@@ -50,6 +52,12 @@ pub fn keys_role(party: &str, role: Role, seed: u8) -> Keys {
     let id = AuthorityId::conventional(&party, role);
     let signing = SigningSecret::from_seed(&[seed; 32]);
     let encryption = EncryptionSecret::derive(&[seed.wrapping_add(100); 32]);
+    let log = comity_tlog::SignerKey::from_seed(
+        &format!("comity-test/{id}"),
+        comity_tlog::KeyType::Ed25519,
+        &[seed.wrapping_add(50); 32],
+    )
+    .unwrap();
     let since = Timestamp::from_unix_seconds(T0 - 86_400).unwrap();
     let entry = AuthorityEntry {
         id: id.clone(),
@@ -67,12 +75,13 @@ pub fn keys_role(party: &str, role: Role, seed: u8) -> Keys {
         tls_fingerprints: vec![Sha256Digest::of(id.as_str().as_bytes())],
         valid_from: since,
         valid_until: Timestamp::from_unix_seconds(T0 + 10 * 365 * 86_400).unwrap(),
-        log_vkey: None,
+        log_vkey: Some(log.verifier_key().to_string()),
     };
     Keys {
         entry,
         signing,
         encryption,
+        log,
     }
 }
 
@@ -105,6 +114,7 @@ pub fn node_with<S: Store>(
         directory: dir.clone(),
         time_zone: jiff::tz::TimeZone::UTC,
         envelope_lifetime_seconds: 7 * 86_400,
+        log_key: Some(k.log.clone()),
     };
     Node::new(store, clock, SeededEntropy::new([seed; 32]), cfg).unwrap()
 }
@@ -382,14 +392,29 @@ pub async fn pump(from: &Side, to: &Side) -> usize {
     n
 }
 
-/// Everything a node's store holds that an error must leave as it was.
+/// Everything a node's store holds that an error must leave as it was, and apart from that
+/// what a refused envelope adds: its `envelope_refused` leaf (and audit entry), whose codes are
+/// `refused`, in log order.
 #[derive(Debug, PartialEq)]
 pub struct Snapshot {
     cases: Vec<comity_store::CaseRow>,
     events: Vec<comity_store::EventRow>,
     deadlines: Vec<comity_store::DeadlineRow>,
     outbox: Vec<comity_store::OutboxRow>,
+    /// Without the entries of refused envelopes.
     audit: Vec<comity_store::AuditRow>,
+    /// The log's other leaves.
+    log: Vec<Vec<u8>>,
+    /// The codes of the `envelope_refused` leaves, each with its audit entry.
+    pub refused: Vec<String>,
+}
+
+impl Snapshot {
+    /// The snapshot without the refusals: what no refused envelope may change.
+    pub fn except_refusals(mut self) -> Self {
+        self.refused.clear();
+        self
+    }
 }
 
 pub async fn snapshot(side: &Side) -> Snapshot {
@@ -404,11 +429,35 @@ pub async fn snapshot(side: &Side) -> Snapshot {
         events.extend(store.events(&c.id).await.unwrap());
         deadlines.extend(store.case_deadlines(&c.id).await.unwrap());
     }
+    let (refusals, audit): (Vec<_>, Vec<_>) = store
+        .audit(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .partition(|a| a.action == "refuse_envelope");
+    let head = store.log_head().await.unwrap();
+    let mut log = Vec::new();
+    let mut refused = Vec::new();
+    for entry in store.log_entries(0..head.size).await.unwrap() {
+        let leaf = comity_transparency::Leaf::decode(&entry).unwrap();
+        match leaf.event {
+            comity_transparency::Event::EnvelopeRefused => refused.push(leaf.code.unwrap()),
+            _ => log.push(entry),
+        }
+    }
+    // each refusal is a leaf and an audit entry, with the same code
+    let audited: Vec<String> = refusals
+        .iter()
+        .map(|a| a.data["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(audited, refused, "refusals logged and audited alike");
     Snapshot {
         events,
         deadlines,
         outbox: store.outbox(None).await.unwrap(),
-        audit: store.audit(0, 100_000).await.unwrap(),
+        audit,
+        log,
+        refused,
         cases,
     }
 }

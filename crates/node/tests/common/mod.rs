@@ -16,6 +16,7 @@ use comity_protocol::{
 };
 use comity_store::Store;
 use comity_store::sqlite::SqliteStore;
+use comity_tlog::note::{KeyType, SignerKey};
 use std::sync::Arc;
 
 /// 2027-03-15T09:00:00Z
@@ -29,6 +30,8 @@ pub struct Keys {
     pub entry: AuthorityEntry,
     pub signing: SigningSecret,
     pub encryption: EncryptionSecret,
+    /// The key of the authority's transparency log, named `comity-test/<id>`.
+    pub log: SignerKey,
 }
 
 pub fn keys(party: &str, seed: u8) -> Keys {
@@ -41,6 +44,12 @@ pub fn keys_role(party: &str, role: Role, seed: u8) -> Keys {
     let id = AuthorityId::conventional(&party, role);
     let signing = SigningSecret::from_seed(&[seed; 32]);
     let encryption = EncryptionSecret::derive(&[seed.wrapping_add(100); 32]);
+    let log = SignerKey::from_seed(
+        &format!("comity-test/{id}"),
+        KeyType::Ed25519,
+        &[seed.wrapping_add(50); 32],
+    )
+    .unwrap();
     let since = Timestamp::from_unix_seconds(T0 - 86_400).unwrap();
     let entry = AuthorityEntry {
         id: id.clone(),
@@ -58,12 +67,13 @@ pub fn keys_role(party: &str, role: Role, seed: u8) -> Keys {
         tls_fingerprints: vec![Sha256Digest::of(id.as_str().as_bytes())],
         valid_from: since,
         valid_until: Timestamp::from_unix_seconds(T0 + 10 * 365 * 86_400).unwrap(),
-        log_vkey: None,
+        log_vkey: Some(log.verifier_key().to_string()),
     };
     Keys {
         entry,
         signing,
         encryption,
+        log,
     }
 }
 
@@ -90,6 +100,7 @@ pub fn config(k: &Keys, dir: &VerifiedDirectory) -> NodeConfig {
         directory: dir.clone(),
         time_zone: jiff::tz::TimeZone::UTC,
         envelope_lifetime_seconds: 7 * 86_400,
+        log_key: Some(k.log.clone()),
     }
 }
 
@@ -115,6 +126,7 @@ pub fn node_with<S: Store>(
         directory: dir.clone(),
         time_zone: jiff::tz::TimeZone::UTC,
         envelope_lifetime_seconds: 7 * 86_400,
+        log_key: Some(k.log.clone()),
     };
     Node::new(store, clock, SeededEntropy::new([seed; 32]), cfg).unwrap()
 }
@@ -267,3 +279,139 @@ pub const MLA: &[&str] = &[
     "assistance_sought",
     "purpose",
 ];
+
+// ----- the transparency log ----------------------------------------------------------------------
+
+use comity_transparency::{Event, Leaf, case_commitment};
+use std::collections::BTreeMap;
+
+/// The leaves of a node's log, decoded (each must be a valid `comity.leaf/1` leaf).
+pub async fn leaves<S: Store>(node: &TestNode<S>) -> Vec<Leaf> {
+    let head = node.log_head().await.unwrap();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < head.size {
+        let end = (at + 1000).min(head.size);
+        for entry in node.log_entries(at, end).await.unwrap() {
+            out.push(Leaf::decode(&entry).unwrap());
+        }
+        at = end;
+    }
+    out
+}
+
+/// How many leaves of each event.
+pub fn count(leaves: &[Leaf]) -> BTreeMap<Event, usize> {
+    let mut m = BTreeMap::new();
+    for l in leaves {
+        *m.entry(l.event).or_insert(0) += 1;
+    }
+    m
+}
+
+/// The leaf a case event calls for (docs/log-format.md, section 1), if any.
+fn leaf_of_event(e: &comity_store::EventRow) -> Option<Event> {
+    Some(match e.kind.as_str() {
+        "sent" => Event::RequestSent,
+        "received" => Event::RequestReceived,
+        "clarification_asked" | "clarification_requested" => Event::ClarificationAsked,
+        "clarification_answered" => Event::ClarificationAnswered,
+        "decided" | "decision_received" => Event::Decision,
+        "delivered" | "results_received" => Event::DataDelivered,
+        "deadline_met" => Event::DeadlineMet,
+        "deadline_overdue" => match e.data["deadline"].as_str() {
+            Some("respond") => Event::DeadlineMissed,
+            Some("preservation_period") => Event::PreservationExpired,
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// Checks a node's log against its database and returns the leaves per event:
+///
+/// - the published log (every tile and bundle, and the node's signed checkpoint) passes
+///   `comity_tlog`'s auditor under the node's log key;
+/// - each case's leaves (found by the commitment of its salt and id) are exactly the leaves
+///   its events call for, event by event, with the case's Parties, kind and basis; production
+///   orders have none;
+/// - every `envelope_refused` and `directory_changed` leaf has its audit entry and back;
+/// - no case leaf belongs to no case.
+pub async fn check_log<S: Store>(node: &TestNode<S>) -> BTreeMap<Event, usize> {
+    // the auditor, as an outsider
+    let note = node.checkpoint().await.unwrap();
+    let head = node.log_head().await.unwrap();
+    let mut files = BTreeMap::new();
+    files.insert("checkpoint".to_owned(), note.clone().into_bytes());
+    for path in comity_tlog::tile::tiles_between(0, head.size) {
+        files.insert(
+            path.to_string(),
+            node.log_tile(&path).await.unwrap().unwrap(),
+        );
+    }
+    let vkey = node.log_vkey().unwrap();
+    let report = comity_tlog::audit(&files, &vkey, None, |_| {}).unwrap();
+    assert_eq!(report.checkpoint.size(), head.size);
+    assert_eq!(report.checkpoint.origin(), node.log_origin().unwrap());
+
+    let all = leaves(node).await;
+    let mut case_leaves: BTreeMap<String, Vec<&Leaf>> = BTreeMap::new();
+    for l in &all {
+        if let Some(c) = l.case {
+            case_leaves.entry(c.to_string()).or_default().push(l);
+        }
+    }
+    let me = node.id().to_string();
+    for row in node
+        .store()
+        .cases(&comity_store::CaseFilter::default())
+        .await
+        .unwrap()
+    {
+        let doc: comity_node::CaseDoc = serde_json::from_value(row.doc.clone()).unwrap();
+        let events = node.store().events(&row.id).await.unwrap();
+        let mut want: Vec<Event> = events.iter().filter_map(leaf_of_event).collect();
+        if doc.production_order.is_some() {
+            assert!(doc.salt.is_none(), "{me}: order {} has a salt", row.id);
+            continue;
+        }
+        let salt: comity_transparency::CaseCommitment =
+            doc.salt.as_deref().unwrap().parse().unwrap();
+        let commitment = case_commitment(&salt.0, &row.id).to_string();
+        let got = case_leaves.remove(&commitment).unwrap_or_default();
+        let mut got_events: Vec<Event> = got.iter().map(|l| l.event).collect();
+        want.sort();
+        got_events.sort();
+        assert_eq!(
+            got_events,
+            want,
+            "{me}: case {} ({})",
+            row.id,
+            doc.state.as_str()
+        );
+        for l in got {
+            assert_eq!(l.kind, Some(doc.kind));
+            assert_eq!(l.basis, Some(doc.basis));
+            assert_eq!(l.emergency, doc.emergency);
+            assert_eq!(l.requesting.unwrap().as_str(), "AR");
+        }
+    }
+    assert!(
+        case_leaves.is_empty(),
+        "{me}: leaves of no case: {case_leaves:?}"
+    );
+    let audit = node.store().audit(0, u32::MAX).await.unwrap();
+    let actions = |a: &str| audit.iter().filter(|r| r.action == a).count();
+    let counts = count(&all);
+    assert_eq!(
+        counts.get(&Event::EnvelopeRefused).copied().unwrap_or(0),
+        actions("refuse_envelope"),
+        "{me}"
+    );
+    assert_eq!(
+        counts.get(&Event::DirectoryChanged).copied().unwrap_or(0),
+        actions("adopt_directory"),
+        "{me}"
+    );
+    counts
+}

@@ -66,6 +66,8 @@ struct Keys {
     entry: AuthorityEntry,
     signing: SigningSecret,
     encryption: EncryptionSecret,
+    /// The key of the authority's transparency log, named `comity-test/<id>`.
+    log: comity_tlog::SignerKey,
 }
 
 fn keys(party: &str, seed: u8, addr: SocketAddr, tls: &TlsIdentity) -> Keys {
@@ -73,6 +75,12 @@ fn keys(party: &str, seed: u8, addr: SocketAddr, tls: &TlsIdentity) -> Keys {
     let id = AuthorityId::conventional(&party, Role::CentralAuthority);
     let signing = SigningSecret::from_seed(&[seed; 32]);
     let encryption = EncryptionSecret::derive(&[seed.wrapping_add(100); 32]);
+    let log = comity_tlog::SignerKey::from_seed(
+        &format!("comity-test/{id}"),
+        comity_tlog::KeyType::Ed25519,
+        &[seed.wrapping_add(50); 32],
+    )
+    .unwrap();
     let since = Timestamp::from_unix_seconds(NOT_BEFORE).unwrap();
     let entry = AuthorityEntry {
         id: id.clone(),
@@ -90,12 +98,13 @@ fn keys(party: &str, seed: u8, addr: SocketAddr, tls: &TlsIdentity) -> Keys {
         tls_fingerprints: vec![tls.fingerprint()],
         valid_from: since,
         valid_until: Timestamp::from_unix_seconds(NOT_AFTER).unwrap(),
-        log_vkey: None,
+        log_vkey: Some(log.verifier_key().to_string()),
     };
     Keys {
         entry,
         signing,
         encryption,
+        log,
     }
 }
 
@@ -126,6 +135,7 @@ fn node(
         directory: dir.clone(),
         time_zone: jiff::tz::TimeZone::UTC,
         envelope_lifetime_seconds: 7 * 86_400,
+        log_key: Some(k.log),
     };
     Arc::new(Node::new(store, clock, SeededEntropy::new([seed; 32]), cfg).unwrap())
 }
