@@ -11,6 +11,7 @@
 //! Build both routers from one [`Api`] so that `/metrics` counts the requests of both.
 
 pub mod error;
+mod log;
 mod metrics;
 pub mod officer;
 pub mod peer;
@@ -95,6 +96,10 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
             .get("/healthz", healthz::<S, C, E>)
             .get("/metrics", metrics_handler::<S, C, E>)
             .get("/openapi.json", openapi)
+            .get("/log/checkpoint", log::checkpoint::<S, C, E>)
+            .get("/log/tile/{*path}", log::tile::<S, C, E>)
+            .get("/v1/report", log::report_json::<S, C, E>)
+            .get("/report", log::report_html::<S, C, E>)
     }
 
     fn node_routes(&self) -> Routes<Arc<Node<S, C, E>>> {
@@ -121,6 +126,7 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
         self.officer_routes()
             .router
             .layer(axum::Extension(metrics))
+            .layer(axum::Extension(log::ReportCache::default()))
             .layer(DefaultBodyLimit::max(officer::MAX_OFFICER_BODY))
             .route_layer(axum::middleware::from_fn_with_state(
                 counting.clone(),
