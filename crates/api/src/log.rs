@@ -30,7 +30,10 @@ const REPORT_CHUNK: u64 = 4096;
 /// The report of the last checkpoint counted, so that a page view costs nothing until the log
 /// grows.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct ReportCache(Arc<Mutex<Option<(String, Arc<Report>)>>>);
+pub(crate) struct ReportCache(Arc<Mutex<Option<Counted>>>);
+
+/// A checkpoint note and the report of its tree.
+type Counted = (String, Arc<Report>);
 
 fn unavailable(e: &StoreError) -> Response {
     ApiError::new(
