@@ -156,6 +156,9 @@ fn fresh_dir() -> Result<PathBuf, String> {
     Ok(std::env::temp_dir().join(format!("comity-demo-{name}")))
 }
 
+/// The demo's network: its directory's name, and the first part of each log's origin.
+const DEMO_NETWORK: &str = "comity-demo";
+
 /// Keys, certificates and a signed directory for the four authorities.
 fn set_up(dir: &Path, base: u16) -> Result<Vec<ServeConfig>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -185,6 +188,9 @@ fn set_up(dir: &Path, base: u16) -> Result<Vec<ServeConfig>, String> {
             &format!("http://127.0.0.1:{officer}/"),
             "--node-endpoint",
             &format!("https://127.0.0.1:{peer}/"),
+            // The log's origin is `<network>/<id>`: the network of the directory below.
+            "--network",
+            DEMO_NETWORK,
         ])?;
         configs.push(ServeConfig {
             node: node_dir,
@@ -201,13 +207,24 @@ fn set_up(dir: &Path, base: u16) -> Result<Vec<ServeConfig>, String> {
     // a key dated after it.
     let directory_text = directory.display().to_string();
     let maintainer = dir.join(AUTHORITIES[AR].id).display().to_string();
+    // Each entry lists its log key (`log_vkey`, from `comity init`), so that peers can verify
+    // the node's checkpoints; the maintainer's is given explicitly, as an operator would for a
+    // node made before the log.
+    let maintainer_vkey = format!(
+        "@{}",
+        dir.join(AUTHORITIES[AR].id).join("log.vkey").display()
+    );
     comity(&[
         "directory",
         "add",
         "--directory",
         &directory_text,
+        "--network",
+        DEMO_NETWORK,
         &maintainer,
         "--maintainer",
+        "--log-vkey",
+        &maintainer_vkey,
     ])?;
     let others: Vec<String> = AUTHORITIES
         .iter()

@@ -31,6 +31,12 @@ pub enum DirectoryCommand {
         /// The network's name, when creating the directory.
         #[arg(long, default_value = "comity")]
         network: String,
+        /// The verifier key of the authority's transparency log (a C2SP vkey named
+        /// `<network>/<id>`, or `@FILE`, e.g. `@NODE_DIR/log.vkey`), listed as its `log_vkey`
+        /// in place of the one its entry has; with one entry only. By default the entry's own
+        /// (`comity init` writes it).
+        #[arg(long, value_name = "VKEY|@FILE")]
+        log_vkey: Option<String>,
         /// Use this time instead of the clock (`YYYY-MM-DDTHH:MM:SSZ`).
         #[arg(long, value_name = "TIME")]
         now: Option<String>,
@@ -70,6 +76,7 @@ pub fn run(cmd: DirectoryCommand) -> ExitCode {
             maintainer,
             threshold,
             network,
+            log_vkey,
             now,
         } => add(
             &directory,
@@ -77,6 +84,7 @@ pub fn run(cmd: DirectoryCommand) -> ExitCode {
             maintainer,
             threshold,
             &network,
+            log_vkey.as_deref(),
             now.as_deref(),
         ),
         DirectoryCommand::Sign { directory, dir } => sign(&directory, &dir),
@@ -94,15 +102,39 @@ fn read_entry(path: &Path) -> Result<AuthorityEntry, CmdError> {
         .map_err(|e| CmdError::bad_input(format!("`{}`: {e}", path.display())))
 }
 
+/// A vkey given on the command line: the key itself, or `@FILE` for a file holding one.
+fn vkey_flag(text: &str) -> Result<String, CmdError> {
+    let key = match text.strip_prefix('@') {
+        Some(path) => {
+            let bytes = read_file(Path::new(path), "log verifier key")?;
+            String::from_utf8(bytes)
+                .map_err(|_| CmdError::bad_input(format!("`{path}` is not UTF-8 text")))?
+                .trim()
+                .to_owned()
+        }
+        None => text.trim().to_owned(),
+    };
+    comity_tlog::VerifierKey::parse(&key)
+        .map_err(|e| CmdError::bad_input(format!("--log-vkey: {e}")))?;
+    Ok(key)
+}
+
 fn add(
     file: &Path,
     entries: &[PathBuf],
     maintainer: bool,
     threshold: Option<u64>,
     network: &str,
+    log_vkey: Option<&str>,
     now_flag: Option<&str>,
 ) -> CmdResult {
     let now = now(now_flag)?;
+    let log_vkey = log_vkey.map(vkey_flag).transpose()?;
+    if log_vkey.is_some() && entries.len() != 1 {
+        return Err(CmdError::bad_input(
+            "--log-vkey names the log key of one authority: add its entry alone",
+        ));
+    }
     let mut dir = if file.exists() {
         editable(read_directory(file)?, now)?
     } else {
@@ -113,8 +145,30 @@ fn add(
     };
     let mut added = Vec::new();
     for path in entries {
-        let entry = read_entry(path)?;
+        let mut entry = read_entry(path)?;
+        if let Some(key) = &log_vkey {
+            entry.log_vkey = Some(key.clone());
+        }
         let id = entry.id.clone();
+        // An authority listed already gets its log key this way (a node made before the log):
+        // the rest of its entry must be as listed.
+        if let (Some(key), Some(listed)) =
+            (&log_vkey, dir.authorities.iter_mut().find(|a| a.id == id))
+        {
+            let mut same = entry.clone();
+            same.log_vkey.clone_from(&listed.log_vkey);
+            if same != *listed {
+                return Err(CmdError::bad_input(format!(
+                    "`{id}` is listed already with another entry; only its log key can be set this way"
+                )));
+            }
+            listed.log_vkey = Some(key.clone());
+            dir.signatures.clear();
+            dir.validate()
+                .map_err(|e| CmdError::bad_input(format!("--log-vkey: {e}")))?;
+            added.push(format!("{id} (log key)"));
+            continue;
+        }
         dir.add_authority(entry)
             .map_err(|e| CmdError::bad_input(format!("`{}`: {e}", path.display())))?;
         if maintainer {
@@ -239,6 +293,9 @@ fn show(file: &Path, json: bool) -> CmdResult {
         }
         for f in &a.tls_fingerprints {
             let _ = writeln!(s, "  tls        {f}");
+        }
+        if let Some(k) = &a.log_vkey {
+            let _ = writeln!(s, "  log        {k}");
         }
     }
     for sig in &dir.signatures {

@@ -1,12 +1,20 @@
-//! `comity init`: creates a node directory with fresh keys, a TLS certificate and the
-//! authority's directory entry.
+//! `comity init`: creates a node directory with fresh keys, a TLS certificate, the key of its
+//! transparency log and the authority's directory entry.
+//!
+//! The log key is a C2SP signed-note Ed25519 key whose name is the log's origin,
+//! `<network>/<authority id>` (docs/log-format.md, section 4): `keys/log.key` holds it (mode
+//! 0600), `log.vkey` its verifier key, which the entry lists as `log_vkey` so that
+//! `comity directory add` publishes it to the peers that verify the node's checkpoints. The
+//! network must be the one of the directory the authority joins (`--network`, default
+//! `comity`, as for `comity directory add`).
 
 use std::path::PathBuf;
 
 use comity_crypto::tls::TlsIdentity;
 use comity_crypto::{EncryptionSecret, SigningSecret};
 use comity_protocol::directory::KeyRecord;
-use comity_protocol::{AuthorityEntry, AuthorityId, PartyCode, Role};
+use comity_protocol::{AuthorityEntry, AuthorityId, NetworkName, PartyCode, Role, log_origin};
+use comity_tlog::{KeyType, SignerKey};
 
 use crate::cmd_support::{
     CmdError, CmdResult, NodeDir, create_private_dir, finish, now, out, random, write_secret,
@@ -38,6 +46,10 @@ pub struct InitArgs {
     /// How long the entry and the TLS certificate are valid.
     #[arg(long, default_value_t = 730)]
     valid_days: u32,
+    /// The network whose directory the authority joins: the log's origin is
+    /// `<network>/<id>`.
+    #[arg(long, default_value = "comity")]
+    network: String,
     /// Use this time instead of the clock (`YYYY-MM-DDTHH:MM:SSZ`).
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
@@ -56,6 +68,12 @@ fn init(args: InitArgs) -> CmdResult {
         None => AuthorityId::conventional(&party, role),
     };
     let name = args.name.parse().map_err(bad)?;
+    let network: NetworkName =
+        args.network
+            .parse()
+            .map_err(|e: comity_protocol::ProtocolError| {
+                CmdError::bad_input(format!("--network: {e}"))
+            })?;
     let officer_endpoint = args
         .officer_endpoint
         .clone()
@@ -108,6 +126,21 @@ fn init(args: InitArgs) -> CmdResult {
         &node.encryption_path(&encryption.key_id()),
         &encryption.to_file_text(),
     )?;
+    let origin = log_origin(&network, &id);
+    let log_key = SignerKey::from_seed(
+        &origin,
+        KeyType::Ed25519,
+        &zeroize::Zeroizing::new(random::<32>()?),
+    )
+    .map_err(|e| CmdError::failed(format!("the log key: {e}")))?;
+    let log_vkey = log_key.verifier_key().to_string();
+    let skey = log_key.to_skey();
+    write_secret(
+        &node.log_key_path(),
+        &zeroize::Zeroizing::new(format!("{}\n", skey.as_str())),
+    )?;
+    std::fs::write(node.log_vkey_path(), format!("{log_vkey}\n"))
+        .map_err(|e| CmdError::failed(format!("cannot write the log's verifier key: {e}")))?;
     write_secret(&node.tls_dir().join("key.pem"), &tls.key_pem())?;
     std::fs::write(node.tls_dir().join("cert.pem"), tls.cert_pem())
         .map_err(|e| CmdError::failed(format!("cannot write the certificate: {e}")))?;
@@ -128,7 +161,7 @@ fn init(args: InitArgs) -> CmdResult {
         tls_fingerprints: vec![tls.fingerprint()],
         valid_from: now,
         valid_until,
-        log_vkey: None,
+        log_vkey: Some(log_vkey.clone()),
     };
     entry
         .validate(None)
@@ -136,12 +169,13 @@ fn init(args: InitArgs) -> CmdResult {
     node.save_entry(&entry)?;
 
     out(&format!(
-        "created node `{}` in {}\n  signing key     {}\n  encryption key  {}\n  tls fingerprint {}\n  valid           {} to {}\nnext: comity directory add --directory DIRECTORY.json {}\n",
+        "created node `{}` in {}\n  signing key     {}\n  encryption key  {}\n  tls fingerprint {}\n  log key         {}\n  valid           {} to {}\nnext: comity directory add --directory DIRECTORY.json {}\n",
         id,
         args.dir.display(),
         signing.key_id(),
         encryption.key_id(),
         tls.fingerprint(),
+        log_vkey,
         now,
         valid_until,
         args.dir.display(),

@@ -1,11 +1,18 @@
 //! `comity serve`: runs one node — its officer API, its node-to-node endpoint (pinned mutual
-//! TLS), the delivery of its outbox, and its deadline and retention tasks — until SIGINT or
-//! SIGTERM.
+//! TLS), the delivery of its outbox, its deadline and retention tasks, and the signing of its
+//! log's checkpoints — until SIGINT or SIGTERM.
+//!
+//! As it starts, the node logs `directory_changed` if its directory is newer than the last
+//! version its log records, and signs a checkpoint if the log grew while it was stopped. Every
+//! request (and every run of the deadline task) may append to the log: after one, the
+//! checkpoint task waits 200 ms for the writes that follow, then signs a checkpoint if the log
+//! grew ([`comity_node::Node::checkpoint`], stored by compare-and-swap). On shutdown it signs
+//! one last after every other task has stopped.
 
 // `serve` prints the addresses it listens on for the operator; everything else goes to the log.
 #![allow(clippy::print_stdout)]
 
-use crate::cmd_node::{NodeArgs, NodeHandle, OsEntropy};
+use crate::cmd_node::{CliNode, NodeArgs, NodeHandle, OsEntropy};
 use comity_api::Api;
 use comity_transport::{Deliverer, DeliveryOptions, load_identity, peer_pins, serve_mtls};
 use serde::Deserialize;
@@ -60,6 +67,10 @@ impl ServeConfig {
     }
 }
 
+/// How long the checkpoint task waits after a write for the writes that follow it, so that a
+/// burst of events is one checkpoint, not one per event.
+const CHECKPOINT_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// A running node; dropping the shutdown sender (or sending `true`) stops it.
 pub struct RunningNode {
     pub id: String,
@@ -67,6 +78,7 @@ pub struct RunningNode {
     pub node_addr: SocketAddr,
 
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    node: Arc<CliNode>,
 }
 
 impl std::fmt::Debug for RunningNode {
@@ -79,11 +91,13 @@ impl std::fmt::Debug for RunningNode {
 }
 
 impl RunningNode {
-    /// Waits for every task of the node to end (after shutdown was signalled), at most `limit`.
+    /// Waits for every task of the node to end (after shutdown was signalled), at most `limit`,
+    /// then signs a last checkpoint covering everything they appended.
     pub async fn stopped(self, limit: std::time::Duration) {
         for task in self.tasks {
             let _ = tokio::time::timeout(limit, task).await;
         }
+        sign_checkpoint(&self.node, &self.id).await;
     }
 }
 
@@ -95,6 +109,20 @@ fn signalled(rx: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()
                 return;
             }
         }
+    }
+}
+
+/// Signs a checkpoint if the log grew (nothing to do without a log key).
+async fn sign_checkpoint(node: &CliNode, id: &str) {
+    if node.log_vkey().is_none() {
+        return;
+    }
+    match node.checkpoint().await {
+        Ok(note) => {
+            let size = note.lines().nth(1).unwrap_or("?");
+            tracing::debug!(node = %id, size = %size, "checkpoint");
+        }
+        Err(e) => tracing::warn!(node = %id, error = %e, "checkpoint"),
     }
 }
 
@@ -116,6 +144,18 @@ pub async fn start(
         .map_err(|f| format!("{}: {}", f.code, f.message))?;
     let node = Arc::new(handle.node);
     let id = node.id().to_string();
+    // The directory this node starts with is an event of its log, once per version.
+    if node
+        .log_directory()
+        .await
+        .map_err(|e| format!("logging the directory version: {e}"))?
+    {
+        tracing::info!(node = %id, version = node.directory().directory().version, "directory version logged");
+    }
+    if node.log_vkey().is_none() {
+        tracing::warn!(node = %id, "no log key (keys/log.key): events are logged, but no checkpoint is signed");
+    }
+    sign_checkpoint(&node, &id).await;
     let identity = load_identity(&config.node.join("tls")).map_err(|e| e.to_string())?;
     let pins = peer_pins(&node);
     let api = Api::new(node.clone());
@@ -139,12 +179,17 @@ pub async fn start(
     let mut tasks = Vec::new();
     // Any request may have written to the outbox (a sent case, a decision, an extension reply):
     // wake the delivery at once instead of waiting for its next look.
+    // And to the log: wake the checkpoint task too.
     let wake = deliverer.notify();
+    let logged = Arc::new(tokio::sync::Notify::new());
+    let log_wake = logged.clone();
     let wake_delivery = move |req: axum::extract::Request, next: axum::middleware::Next| {
         let wake = wake.clone();
+        let log_wake = log_wake.clone();
         async move {
             let response = next.run(req).await;
             wake.notify_one();
+            log_wake.notify_one();
             response
         }
     };
@@ -174,9 +219,31 @@ pub async fn start(
     }));
     tasks.push(deliverer.spawn(signalled(shutdown)));
 
+    // Checkpoints: after a write, wait for the writes that follow, then sign if the log grew.
+    if node.log_vkey().is_some() {
+        let signer = node.clone();
+        let woken = logged.clone();
+        let mut stop = Box::pin(signalled(shutdown));
+        let who = id.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stop => return,
+                    _ = woken.notified() => {}
+                }
+                tokio::select! {
+                    _ = &mut stop => return,
+                    _ = tokio::time::sleep(CHECKPOINT_DEBOUNCE) => {}
+                }
+                sign_checkpoint(&signer, &who).await;
+            }
+        }));
+    }
+
     // The deadline task and retention, on a timer.
     let every = std::time::Duration::from_secs(config.maintenance_seconds.unwrap_or(60).max(1));
     let maintained = node.clone();
+    let maintenance_logged = logged.clone();
     let mut stop = Box::pin(signalled(shutdown));
     let who = id.clone();
     tasks.push(tokio::spawn(async move {
@@ -196,6 +263,8 @@ pub async fn start(
                         Ok(_) => {}
                         Err(e) => tracing::warn!(node = %who, error = %e, "retention task"),
                     }
+                    // The deadline task may have logged deadlines missed and preservation ended.
+                    maintenance_logged.notify_one();
                 }
             }
         }
@@ -206,6 +275,7 @@ pub async fn start(
         officer_addr,
         node_addr,
         tasks,
+        node,
     })
 }
 

@@ -137,6 +137,8 @@ pub fn create_private_dir(path: &Path) -> CmdResult {
 /// DIR/authority.json                 the authority's public directory entry
 /// DIR/keys/signing-<key id>.key      Ed25519 secret keys (mode 0600), old ones kept
 /// DIR/keys/encryption-<key id>.key   X25519 secret keys (mode 0600), old ones kept
+/// DIR/keys/log.key                   the transparency log's signed-note key (mode 0600)
+/// DIR/log.vkey                       its verifier key, as the directory's `log_vkey` lists it
 /// DIR/tls/cert.pem, DIR/tls/key.pem  the node's TLS certificate and key (key mode 0600)
 /// ```
 #[derive(Debug, Clone)]
@@ -169,6 +171,35 @@ impl NodeDir {
 
     pub fn encryption_path(&self, kid: &KeyId) -> PathBuf {
         self.keys_dir().join(format!("encryption-{kid}.key"))
+    }
+
+    /// The C2SP signed-note secret key (`PRIVATE+KEY+<origin>+...`) that signs the log's
+    /// checkpoints.
+    pub fn log_key_path(&self) -> PathBuf {
+        self.keys_dir().join("log.key")
+    }
+
+    /// The log's verifier key (`<origin>+<key id>+<key>`), public.
+    pub fn log_vkey_path(&self) -> PathBuf {
+        self.root.join("log.vkey")
+    }
+
+    /// The log key, if the node has one (node directories made before the log have none).
+    pub fn log_key(&self) -> Result<Option<comity_tlog::SignerKey>, CmdError> {
+        let path = self.log_key_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => zeroize::Zeroizing::new(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(CmdError::bad_input(format!(
+                    "cannot read the log key `{}`: {e}",
+                    path.display()
+                )));
+            }
+        };
+        comity_tlog::SignerKey::parse(text.trim_end())
+            .map(Some)
+            .map_err(|e| CmdError::bad_input(format!("`{}`: {e}", path.display())))
     }
 
     pub fn entry(&self) -> Result<AuthorityEntry, CmdError> {

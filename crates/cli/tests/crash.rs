@@ -1,9 +1,12 @@
 //! Issue 5, acceptance: a process killed with SIGKILL during a stream of cases restarts and
-//! finishes them, nothing lost or duplicated.
+//! finishes them, nothing lost or duplicated. Issue 7, acceptance: killed while it appends to
+//! the transparency log, the log verifies afterwards and its leaves match the events, one for
+//! one.
 //!
 //! 300 requests go from node AR to node BO through the real binary, and each of the three
 //! streaming commands is killed mid-stream and run again: the import that creates and sends
-//! the cases, the outbox that writes their envelopes, and the inbox that receives them.
+//! the cases (each send appends a `request_sent` leaf), the outbox that writes their envelopes,
+//! and the inbox that receives them (each receipt appends a `request_received` leaf).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,6 +14,8 @@
     clippy::indexing_slicing
 )]
 
+mod federation;
+mod logcheck;
 mod officer;
 
 use comity_store::Store as _;
@@ -129,6 +134,15 @@ fn killed_mid_stream_restarts_and_finishes_nothing_lost_or_duplicated() {
         let envelope = c["request_envelope"].as_str().unwrap();
         assert!(ar_outbox.iter().any(|r| r.id == envelope));
     }
+    // AR's log, appended to by a process killed mid-stream, verifies, and holds one
+    // `request_sent` leaf per case sent, no more.
+    let ar_log = block_on(logcheck::check(&d.join("ar")));
+    assert_eq!(
+        ar_log.counts.get(&comity_transparency::Event::RequestSent),
+        Some(&N),
+        "{ar_log:?}"
+    );
+    assert_eq!(ar_log.size, N as u64, "{ar_log:?}");
 
     // 2. The outbox of AR, killed after 50 envelopes, then run again: a crash between the
     //    write and the mark can only write an envelope twice (same name, same bytes).
@@ -234,5 +248,112 @@ fn killed_mid_stream_restarts_and_finishes_nothing_lost_or_duplicated() {
         N / 10,
         "each emergency's deadline, once"
     );
+    // BO's log, appended to by the inbox killed mid-stream: one `request_received` leaf per
+    // case, each of the case's commitment, and the log verifies.
+    let bo_log = block_on(logcheck::check(&d.join("bo")));
+    assert_eq!(
+        bo_log
+            .counts
+            .get(&comity_transparency::Event::RequestReceived),
+        Some(&N),
+        "{bo_log:?}"
+    );
+    assert_eq!(bo_log.size, N as u64, "{bo_log:?}");
     eprintln!("crash test: {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// `comity serve` killed with SIGKILL while its officer API takes a stream of requests (each
+/// `send` a change with its `request_sent` leaf, batched with others by the store's group
+/// commit) and while its peer receives them: afterwards each node's log verifies under the
+/// directory's key and holds exactly the leaves of the events that were committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_killed_while_appending_leaves_a_log_that_verifies() {
+    use federation::{AR as FAR, BO as FBO, Federation, PRESERVATION as FPRES};
+    use std::sync::Arc;
+    let fed = Arc::new(Federation::start().await);
+    let scenario = federation::scenario("preservation", "UNCC", FPRES, "", "");
+    // Eight officers, each filing and sending 25 requests one after the other.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let fed = Arc::clone(&fed);
+        let scenario = scenario.clone();
+        tasks.spawn(async move {
+            let n = fed.node(FAR);
+            let bo = fed.node(FBO).id;
+            let post = |path: String, body: serde_json::Value| {
+                fed.http
+                    .post(n.url(&path))
+                    .header("X-Comity-Officer", n.officer_name)
+                    .json(&body)
+                    .send()
+            };
+            let mut sent = Vec::new();
+            for _ in 0..25 {
+                // The node may be gone at any step: an error ends the officer's stream.
+                let Ok(r) = post(
+                    "/v1/cases".into(),
+                    serde_json::json!({"scenario": scenario, "counterpart": bo}),
+                )
+                .await
+                else {
+                    break;
+                };
+                let Ok(case) = r.json::<serde_json::Value>().await else {
+                    break;
+                };
+                let Some(id) = case["id"].as_str() else { break };
+                match post(format!("/v1/cases/{id}/send"), serde_json::json!({})).await {
+                    Ok(r) if r.status().is_success() => sent.push(id.to_owned()),
+                    _ => break,
+                }
+            }
+            sent
+        });
+    }
+    // Kill both while cases are still being created, sent and delivered.
+    let started = std::time::Instant::now();
+    loop {
+        let n = fed.node(FBO);
+        let received = match fed
+            .http
+            .get(n.url("/v1/cases"))
+            .header("X-Comity-Officer", n.officer_name)
+            .send()
+            .await
+        {
+            Ok(r) => r
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|v| v.as_array().map(Vec::len))
+                .unwrap_or(0),
+            Err(_) => 0,
+        };
+        if received >= 20 || started.elapsed() > std::time::Duration::from_secs(20) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    fed.sigkill(FAR).await;
+    fed.sigkill(FBO).await;
+    let sent: Vec<String> = tasks.join_all().await.into_iter().flatten().collect();
+    let root = fed.tmp.path();
+    let ar = logcheck::check(&root.join(fed.node(FAR).id)).await;
+    let bo = logcheck::check(&root.join(fed.node(FBO).id)).await;
+    use comity_transparency::Event::*;
+    let n = |c: &logcheck::Checked, e| c.counts.get(&e).copied().unwrap_or(0);
+    // every case a client heard was sent is logged sent (some sent at the kill may be too)
+    assert!(n(&ar, RequestSent) >= sent.len(), "{ar:?} {}", sent.len());
+    assert!(n(&bo, RequestReceived) >= 20, "{bo:?}");
+    assert!(n(&ar, RequestSent) < 200, "AR was killed too late: {ar:?}");
+    assert!(
+        n(&bo, RequestReceived) <= n(&ar, RequestSent),
+        "{ar:?} {bo:?}"
+    );
+    eprintln!(
+        "killed serve: AR logged {} sent ({} confirmed), BO {} received",
+        n(&ar, RequestSent),
+        sent.len(),
+        n(&bo, RequestReceived)
+    );
 }

@@ -10,6 +10,7 @@
 //! nothing changed; and a clean stop on SIGTERM that frees every port.
 
 mod federation;
+mod logcheck;
 
 use std::time::Duration;
 
@@ -461,23 +462,70 @@ async fn every_lifecycle_path_between_node_processes() {
         metrics.contains(&"comity_cases{state=\"closed\"} 1".to_owned()),
         "{metrics:?}"
     );
-    fed.stop().await;
+    let files = fed.stop().await;
+    // Each node's log verifies under the key the directory lists, its last checkpoint (signed
+    // on shutdown) covers all of it, and its leaves are exactly its events'.
+    let mut checked = Vec::new();
+    for a in &AUTHORITIES {
+        let c = logcheck::check(&files.path().join(a.id)).await;
+        assert!(c.signed_by_node, "{}: no checkpoint of the whole log", a.id);
+        assert_eq!(c.counts[&comity_transparency::Event::DirectoryChanged], 1);
+        checked.push(c.counts);
+    }
+    let n = |who: usize, e: comity_transparency::Event| checked[who].get(&e).copied().unwrap_or(0);
+    use comity_transparency::Event::*;
+    assert_eq!(n(AR, RequestSent), 6);
+    assert_eq!(n(BO, RequestReceived) + n(BO_247, RequestReceived), 6);
+    // every decision is logged by the node that took it and the node that received it
+    assert_eq!(n(AR, Decision), n(BO, Decision) + n(BO_247, Decision));
+    assert_eq!(
+        n(AR, DataDelivered),
+        n(BO, DataDelivered) + n(BO_247, DataDelivered)
+    );
+    assert_eq!(n(AR, ClarificationAsked), n(BO, ClarificationAsked));
+    assert_eq!(n(AR, ClarificationAnswered), n(BO, ClarificationAnswered));
+    assert!(n(AR, ClarificationAsked) >= 1 && n(AR, DataDelivered) >= 1);
+    assert_eq!(
+        n(AR, EnvelopeRefused) + n(BO, EnvelopeRefused),
+        0,
+        "none was refused"
+    );
 }
 
 // ----- security ----------------------------------------------------------------------------------
 
-/// What a refused envelope must leave as it was on a node: its cases, its audit trail and the
-/// case gauges of its metrics.
-async fn state_of(fed: &Federation, who: usize) -> (Value, Value, Vec<String>) {
+/// What a refused envelope must leave as it was on a node: its cases, its audit trail (but
+/// for the entries of refusals, which `refusals` lists) and the case gauges of its metrics.
+async fn state_of(fed: &Federation, who: usize) -> (Value, Vec<Value>, Vec<String>) {
+    let audit = fed.get(who, "/v1/audit").await;
     (
         fed.get(who, "/v1/cases").await,
-        fed.get(who, "/v1/audit").await,
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["action"] != "refuse_envelope")
+            .cloned()
+            .collect(),
         fed.metrics(
             who,
             &["comity_cases", "comity_outbox_pending", "comity_deadlines"],
         )
         .await,
     )
+}
+
+/// The codes of the envelopes a node refused and logged (each an `envelope_refused` leaf with
+/// this audit entry), in order.
+async fn refusals(fed: &Federation, who: usize) -> Vec<String> {
+    let audit = fed.get(who, "/v1/audit").await;
+    audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "refuse_envelope")
+        .map(|a| a["data"]["code"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn read_directory(fed: &Federation) -> VerifiedDirectory {
@@ -731,6 +779,19 @@ async fn refused_envelopes_and_connections_change_nothing() {
     fed.logged(BO, refused_tls, 2).await;
 
     assert_eq!(state_of(&fed, BO).await, before, "BO changed");
+    // Each refusal of a well-formed envelope was logged once; bytes that are no envelope, and
+    // an envelope that is only early (the sender retries it), were not.
+    assert_eq!(
+        refusals(&fed, BO).await,
+        [
+            "bad_signature",
+            "unknown_key",
+            "key_not_owned_by_sender",
+            "wrong_recipient",
+            "expired",
+            "peer_not_sender"
+        ]
+    );
 
     // A replay: an envelope is received (recorded, though it can never apply), then another
     // with the same id and other bytes is refused.
@@ -755,6 +816,10 @@ async fn refused_envelopes_and_connections_change_nothing() {
     assert_eq!(again["repeated"], true);
     assert_eq!(again["result"], first["result"]);
     assert_eq!(state_of(&fed, BO).await, recorded, "BO changed");
+    assert_eq!(
+        refusals(&fed, BO).await.last().map(String::as_str),
+        Some("replay")
+    );
 
     // The genuine request is still held and answerable.
     fed.post(
@@ -765,5 +830,7 @@ async fn refused_envelopes_and_connections_change_nothing() {
     .await;
     fed.state(AR, &id, "decided").await;
     fed.quiet(BO).await;
-    fed.stop().await;
+    let files = fed.stop().await;
+    let bo = logcheck::check(&files.path().join(AUTHORITIES[BO].id)).await;
+    assert_eq!(bo.counts[&comity_transparency::Event::EnvelopeRefused], 7);
 }

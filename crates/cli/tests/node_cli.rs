@@ -196,7 +196,23 @@ fn init_writes_private_keys_and_never_prints_them() {
             }
         }
     }
-    assert_eq!(secrets, 3);
+    // signing, encryption and log keys, and the TLS key
+    assert_eq!(secrets, 4);
+    // the log's verifier key is public, named `<network>/<id>`, and listed in the entry
+    let vkey = std::fs::read_to_string(d.join("ar/log.vkey")).unwrap();
+    let vkey = vkey.trim();
+    assert!(
+        vkey.starts_with("comity/ar-point-of-contact-24-7+"),
+        "{vkey}"
+    );
+    assert!(stdout.contains(vkey), "{stdout}");
+    let entry: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("ar/authority.json")).unwrap())
+            .unwrap();
+    assert_eq!(entry["log_vkey"], vkey);
+    let skey = std::fs::read_to_string(d.join("ar/keys/log.key")).unwrap();
+    let skey = comity_tlog::SignerKey::parse(skey.trim()).unwrap();
+    assert_eq!(skey.verifier_key().to_string(), vkey);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;

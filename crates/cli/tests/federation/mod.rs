@@ -191,6 +191,8 @@ impl Federation {
                 "--now",
                 &since,
             ]);
+            // Each authority is listed with its log's key, which peers verify checkpoints with.
+            let log_vkey = format!("@{}", dir.join("log.vkey").display());
             if i == AR {
                 comity(&[
                     "directory",
@@ -199,10 +201,20 @@ impl Federation {
                     &directory_text,
                     &dir_text,
                     "--maintainer",
+                    "--log-vkey",
+                    &log_vkey,
                 ]);
             } else {
                 let entry = dir.join("authority.json").display().to_string();
-                comity(&["directory", "add", "--directory", &directory_text, &entry]);
+                comity(&[
+                    "directory",
+                    "add",
+                    "--directory",
+                    &directory_text,
+                    &entry,
+                    "--log-vkey",
+                    &log_vkey,
+                ]);
             }
             let config = format!(
                 "node = \"{}\"\nofficer_listen = \"{officer}\"\nnode_listen = \"{peer}\"\nmaintenance_seconds = 3600\npoll_millis = 50\n",
@@ -310,6 +322,28 @@ impl Federation {
 
     pub fn node(&self, i: usize) -> &Proc {
         &self.nodes[i]
+    }
+
+    /// Kills node `who` with SIGKILL (no shutdown, no last checkpoint) and waits until the
+    /// process is gone; `stop` and `Drop` reap it.
+    pub async fn sigkill(&self, who: usize) {
+        let pid = self.nodes[who].pid().to_string();
+        let status = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+        assert!(status.success(), "kill -KILL {pid}");
+        // Gone, or a zombie whose files are closed: /proc shows state Z or nothing.
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next());
+            if stat.is_empty() || state == Some("Z") {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{pid} survived SIGKILL");
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// A request to node `who`'s officer API as its officer; the status and the JSON body
@@ -460,7 +494,9 @@ impl Federation {
     }
 
     /// Stops every node with SIGTERM; each must exit 0 in time and free both its ports.
-    pub async fn stop(mut self) {
+    /// Stops every node with SIGTERM (each must exit 0 and free its ports) and returns the
+    /// federation's files, which outlive it for a look at the databases.
+    pub async fn stop(mut self) -> tempfile::TempDir {
         for n in &self.nodes {
             let status = Command::new("kill")
                 .args(["-TERM", &n.pid().to_string()])
@@ -508,6 +544,8 @@ impl Federation {
                 );
             }
         }
+        let files = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.tmp, files)
     }
 }
 
