@@ -398,7 +398,8 @@ async fn checkpoints_grow_with_the_log_by_compare_and_swap() {
     assert_eq!(p.ar.log_checkpoint().await.unwrap(), None);
     // the empty log has a checkpoint too
     let empty = p.ar.checkpoint().await.unwrap();
-    let (cp, _) = comity_tlog::open_checkpoint(empty.as_bytes(), &[vkey.clone()]).unwrap();
+    let (cp, _) =
+        comity_tlog::open_checkpoint(empty.as_bytes(), std::slice::from_ref(&vkey)).unwrap();
     assert_eq!(cp.size(), 0);
     assert_eq!(
         p.ar.checkpoint().await.unwrap(),
@@ -416,7 +417,8 @@ async fn checkpoints_grow_with_the_log_by_compare_and_swap() {
     let (a, b) = (a.unwrap(), b.unwrap());
     let stored = p.ar.log_checkpoint().await.unwrap().unwrap();
     assert!(a == stored || b == stored);
-    let (one, _) = comity_tlog::open_checkpoint(stored.as_bytes(), &[vkey.clone()]).unwrap();
+    let (one, _) =
+        comity_tlog::open_checkpoint(stored.as_bytes(), std::slice::from_ref(&vkey)).unwrap();
     assert_eq!(one.size(), 1);
     assert_eq!(*one.root(), p.ar.log_head().await.unwrap().root);
     // proofs from the node
@@ -454,7 +456,8 @@ async fn checkpoints_grow_with_the_log_by_compare_and_swap() {
         p.ar.send("ana", &c.id).await.unwrap();
     }
     let later = p.ar.checkpoint().await.unwrap();
-    let (six, _) = comity_tlog::open_checkpoint(later.as_bytes(), &[vkey.clone()]).unwrap();
+    let (six, _) =
+        comity_tlog::open_checkpoint(later.as_bytes(), std::slice::from_ref(&vkey)).unwrap();
     assert_eq!(six.size(), 6);
     let proof = p.ar.log_consistency_proof(1, 6).await.unwrap();
     comity_tlog::merkle::verify_consistency(1, 6, &proof, one.root(), six.root()).unwrap();
