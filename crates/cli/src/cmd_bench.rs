@@ -641,8 +641,15 @@ impl Sealer {
         let case_id =
             comity_protocol::ids::EnvelopeId::new_v7(created, random().map_err(|e| e.message)?)
                 .to_string();
+        // A case's salt for the transparency log, as the requesting node draws it.
+        let salt: String = random::<32>()
+            .map_err(|e| e.message)?
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let payload = json!({
             "case": case_id,
+            "salt": salt,
             "scenario": SCENARIO,
             "respond_within_hours": null,
             "deadline_reason": null,
