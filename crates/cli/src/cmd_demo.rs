@@ -750,6 +750,52 @@ impl Script {
     }
 }
 
+/// Writes each node's transparency log, as of a last checkpoint, to `<node dir>/log/` in the
+/// C2SP tlog-tiles layout, and says how to check it. False if one could not be written.
+async fn export_logs(configs: &[ServeConfig]) -> bool {
+    println!(
+        "\nTransparency logs (C2SP tlog-tiles; anyone can verify them and recompute the report):"
+    );
+    let mut all = true;
+    for c in configs {
+        let args = crate::cmd_node::NodeArgs {
+            node: c.node.clone(),
+            directory: c.directory.clone(),
+            officer: None,
+            json: false,
+            now: None,
+            tz: None,
+        };
+        let to = c.node.join("log");
+        let done = match crate::cmd_node::NodeHandle::open(&args).await {
+            Ok(h) => crate::cmd_log_export::export(&h.node, &c.node, &to).await,
+            Err(e) => Err(e),
+        };
+        match done {
+            Ok(e) => println!("  {:<40} {:>3} entries  {}", e.origin, e.size, to.display()),
+            Err(e) => {
+                println!(
+                    "  {}: the log could not be exported: {}",
+                    c.node.display(),
+                    e.message
+                );
+                all = false;
+            }
+        }
+    }
+    if let Some(c) = configs.first() {
+        let to = c.node.join("log");
+        println!(
+            "  check one: comity log verify {} --vkey @{}\n  its report: comity report {} --vkey @{}",
+            to.display(),
+            to.join("vkey").display(),
+            to.display(),
+            to.join("vkey").display()
+        );
+    }
+    all
+}
+
 pub fn run(args: DemoArgs) -> ExitCode {
     cmd_serve::init_logging(false);
     comity_crypto::tls::install_default_provider();
@@ -833,6 +879,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
         for n in nodes {
             n.stopped(Duration::from_secs(15)).await;
         }
-        if ok { ExitCode::SUCCESS } else { ExitCode::from(crate::EXIT_FAILED) }
+        let exported = export_logs(&configs).await;
+        if ok && exported { ExitCode::SUCCESS } else { ExitCode::from(crate::EXIT_FAILED) }
     })
 }

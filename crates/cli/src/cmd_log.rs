@@ -44,6 +44,9 @@ pub enum LogCommand {
     /// which tile, bundle, entry or signature), 2 on bad arguments or a source that cannot be
     /// read.
     Verify(VerifyArgs),
+    /// Write a node's log as static files in the C2SP tlog-tiles layout, with its key in
+    /// `DIR/vkey` (signing a new checkpoint first if the log grew).
+    Export(crate::cmd_log_export::ExportArgs),
 }
 
 /// Which log, which keys: what `log verify` and `report` share.
@@ -83,6 +86,7 @@ pub struct VerifyArgs {
 pub fn run(cmd: LogCommand) -> ExitCode {
     match cmd {
         LogCommand::Verify(args) => finish(args.json, verify_command(&args)),
+        LogCommand::Export(args) => crate::cmd_log_export::run(args),
     }
 }
 

@@ -12,6 +12,7 @@ mod cmd_envelope;
 mod cmd_init;
 mod cmd_keys;
 mod cmd_log;
+mod cmd_log_export;
 mod cmd_node;
 mod cmd_report;
 mod cmd_serve;

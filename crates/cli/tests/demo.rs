@@ -68,6 +68,49 @@ fn demo_once_runs_every_case_and_frees_its_ports() {
             "{id}"
         );
     }
+    // Each node's transparency log is exported under DIR/<node>/log/, and verifies: every
+    // tile and entry, every entry a comity.leaf/1 leaf, with our verifier and with Go's.
+    let tilecheck = comity_testkit::go_tool(env!("CARGO_MANIFEST_DIR"), "tilecheck");
+    for (id, at_least) in [
+        ("ar-central-authority", 10),
+        ("bo-central-authority", 6),
+        ("bo-point-of-contact-24-7", 4),
+        ("bo-service-provider", 1),
+    ] {
+        let log = dir.path().join("federation").join(id).join("log");
+        assert!(
+            stdout.contains(&log.display().to_string()),
+            "{id}: {stdout}"
+        );
+        let vkey = format!("@{}", log.join("vkey").display());
+        let verified = Command::new(env!("CARGO_BIN_EXE_comity"))
+            .args(["log", "verify", "--leaves", "--json", "--vkey", &vkey])
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(
+            verified.status.success(),
+            "{id}: {}",
+            String::from_utf8_lossy(&verified.stderr)
+        );
+        let summary: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
+        let size = summary["size"].as_u64().unwrap();
+        assert!(size >= at_least, "{id}: {size} entries");
+        if let Some(tool) = &tilecheck {
+            let vkey = std::fs::read_to_string(log.join("vkey")).unwrap();
+            let out = Command::new(tool)
+                .arg(&log)
+                .arg(vkey.trim())
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{id}: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
     // The ports are free again.
     std::thread::sleep(Duration::from_millis(100));
     for port in [base, base + 1, base + 20, base + 23] {

@@ -14,7 +14,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use comity_tlog::memory::MemoryLog;
 use comity_tlog::{Checkpoint, KeyType, Note, SignerKey};
@@ -971,17 +970,7 @@ fn a_url_verifies_the_same_as_the_directory() {
 
 // --- other implementations -----------------------------------------------------------------
 
-fn required() -> bool {
-    std::env::var("COMITY_REQUIRE_SHARED").as_deref() == Ok("1")
-}
-
-fn skip<T>(why: &str) -> Option<T> {
-    if required() {
-        panic!("COMITY_REQUIRE_SHARED=1 but {why}");
-    }
-    eprintln!("SKIPPED: {why}");
-    None
-}
+use comity_testkit::skip;
 
 /// The 300-entry log PyPI tlog-scales 0.0.3 wrote for comity-tlog's corpus (kept in the
 /// repository, so this runs without Python).
@@ -1119,46 +1108,15 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Go's `tilecheck` (golang.org/x/mod, from shared/tools): `$TILECHECK`, else
-/// `<workspace>/target/go-tools/tilecheck`, else built there.
-fn tilecheck() -> Option<&'static Path> {
-    static TOOL: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let found = TOOL.get_or_init(|| {
-        if let Some(p) = std::env::var_os("TILECHECK") {
-            return Ok(PathBuf::from(p));
-        }
-        let dir =
-            comity_testkit::workspace_root(env!("CARGO_MANIFEST_DIR")).join("target/go-tools");
-        let tool = dir.join("tilecheck");
-        if tool.is_file() {
-            return Ok(tool);
-        }
-        let shared = comity_testkit::shared_dir(env!("CARGO_MANIFEST_DIR"))
-            .ok_or("tilecheck is not built and shared/tools is not found")?;
-        let script = shared.join("tools/build-go-tools.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .arg(&dir)
-            .output()
-            .map_err(|e| format!("running {}: {e}", script.display()))?;
-        if !out.status.success() || !tool.is_file() {
-            return Err(format!(
-                "{} failed: {}",
-                script.display(),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(tool)
-    });
-    match found {
-        Ok(p) => Some(p.as_path()),
-        Err(why) => skip(&format!("Go tilecheck: {why}")),
-    }
+/// Go's `tilecheck` (golang.org/x/mod, from shared/tools).
+fn tilecheck() -> Option<PathBuf> {
+    comity_testkit::go_tool(env!("CARGO_MANIFEST_DIR"), "tilecheck")
 }
 
 #[test]
 fn go_tilecheck_agrees_on_the_same_logs() {
     let Some(tool) = tilecheck() else { return };
+    let tool = tool.as_path();
     let f = Fixture::new(600);
     let run = |dir: &Path, prev: Option<&Path>| {
         let mut cmd = Command::new(tool);

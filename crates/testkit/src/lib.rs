@@ -58,3 +58,54 @@ pub fn workspace_root(manifest_dir: &str) -> PathBuf {
     }
     dir
 }
+
+/// Prints a visible skip message and gives `None`; under `COMITY_REQUIRE_SHARED=1` (set by
+/// `.ci/run`) it fails the test instead, so CI never passes by skipping.
+#[allow(clippy::panic)]
+pub fn skip<T>(why: &str) -> Option<T> {
+    if std::env::var("COMITY_REQUIRE_SHARED").as_deref() == Ok("1") {
+        panic!("COMITY_REQUIRE_SHARED=1 but {why}");
+    }
+    eprintln!("SKIPPED: {why}");
+    None
+}
+
+/// One of the independent Go verifiers of `shared/tools` (`notever`, `tilecheck`): `$NOTEVER` /
+/// `$TILECHECK` if set, else `<workspace>/target/go-tools/NAME`, else built there by
+/// `shared/tools/build-go-tools.sh` (which installs Go from Debian's packages if missing).
+/// `None` after [`skip`] when it cannot be had.
+pub fn go_tool(manifest_dir: &str, name: &str) -> Option<PathBuf> {
+    match find_go_tool(manifest_dir, name) {
+        Ok(p) => Some(p),
+        Err(why) => skip(&format!("Go {name}: {why}")),
+    }
+}
+
+fn find_go_tool(manifest_dir: &str, name: &str) -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os(name.to_uppercase()) {
+        return Ok(PathBuf::from(p));
+    }
+    let dir = workspace_root(manifest_dir).join("target/go-tools");
+    let tool = dir.join(name);
+    if tool.is_file() {
+        return Ok(tool);
+    }
+    let shared = shared_dir(manifest_dir).ok_or("it is not built and shared/tools is not found")?;
+    let script = shared.join("tools/build-go-tools.sh");
+    // A fallback for running one test by hand: the README's test command builds the tools
+    // before `cargo test`, so that test binaries running at once never build them together
+    // (apt and `go build -o` are not safe to run twice at the same time).
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(&dir)
+        .output()
+        .map_err(|e| format!("running {}: {e}", script.display()))?;
+    if !out.status.success() || !tool.is_file() {
+        return Err(format!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(tool)
+}

@@ -27,46 +27,18 @@ struct Tools {
     tilecheck: PathBuf,
 }
 
-fn find_tools() -> Result<Tools, String> {
-    let root = comity_testkit::workspace_root(env!("CARGO_MANIFEST_DIR"));
-    let default_dir = root.join("target/go-tools");
-    let pick = |var: &str, name: &str| {
-        std::env::var_os(var)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| default_dir.join(name))
-    };
-    let (notever, tilecheck) = (pick("NOTEVER", "notever"), pick("TILECHECK", "tilecheck"));
-    if notever.is_file() && tilecheck.is_file() {
-        return Ok(Tools { notever, tilecheck });
-    }
-    let shared = comity_testkit::shared_dir(env!("CARGO_MANIFEST_DIR"))
-        .ok_or("the Go tools are not built and shared/tools is not found")?;
-    let script = shared.join("tools/build-go-tools.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg(&default_dir)
-        .output()
-        .map_err(|e| format!("running {}: {e}", script.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} failed: {}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(Tools {
-        notever: default_dir.join("notever"),
-        tilecheck: default_dir.join("tilecheck"),
-    })
-}
-
 /// The tools, or `None` after a visible skip (a failure under `COMITY_REQUIRE_SHARED=1`).
 fn tools() -> Option<&'static Tools> {
-    static TOOLS: OnceLock<Result<Tools, String>> = OnceLock::new();
-    match TOOLS.get_or_init(find_tools) {
-        Ok(t) => Some(t),
-        Err(why) => common::skip(&format!("Go interop: {why}")),
-    }
+    static TOOLS: OnceLock<Option<Tools>> = OnceLock::new();
+    TOOLS
+        .get_or_init(|| {
+            let find = |name| comity_testkit::go_tool(env!("CARGO_MANIFEST_DIR"), name);
+            Some(Tools {
+                notever: find("notever")?,
+                tilecheck: find("tilecheck")?,
+            })
+        })
+        .as_ref()
 }
 
 /// Runs a tool; gives its exit code and stdout.

@@ -98,16 +98,4 @@ impl comity_tlog::TileSource for DirSource {
     }
 }
 
-/// Whether tests that need external tools must not skip.
-pub fn required() -> bool {
-    std::env::var("COMITY_REQUIRE_SHARED").as_deref() == Ok("1")
-}
-
-/// Skips (returns `None`) with a visible message, or fails under `COMITY_REQUIRE_SHARED=1`.
-pub fn skip<T>(why: &str) -> Option<T> {
-    if required() {
-        panic!("COMITY_REQUIRE_SHARED=1 but {why}");
-    }
-    eprintln!("SKIPPED: {why}");
-    None
-}
+pub use comity_testkit::skip;
