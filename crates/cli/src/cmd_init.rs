@@ -162,6 +162,7 @@ fn init(args: InitArgs) -> CmdResult {
         valid_from: now,
         valid_until,
         log_vkey: Some(log_vkey.clone()),
+        witness_vkey: None,
     };
     entry
         .validate(None)

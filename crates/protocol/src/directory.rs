@@ -86,12 +86,26 @@ pub struct AuthorityEntry {
     /// publishes no log, so that versions signed before the member existed keep their bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_vkey: Option<String>,
+    /// The C2SP tlog-cosignature verifier key (`cosignature/v1`, type `0x04`) with which the
+    /// authority's node cosigns the checkpoints of other logs it witnesses. Its name is
+    /// `<network>/<authority id>/witness` ([`witness_name`]). A key of its own, never the log
+    /// key: a signature by one can never be taken for the other. Absent, not `null`, when the
+    /// authority witnesses nothing, for the same reason as `log_vkey`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness_vkey: Option<String>,
 }
 
 /// The origin of an authority's transparency log: `<network>/<authority id>`, the name of its
 /// log key and the first line of its checkpoints.
 pub fn log_origin(network: &NetworkName, id: &AuthorityId) -> String {
     format!("{network}/{id}")
+}
+
+/// The name of an authority's witness key: `<network>/<authority id>/witness`. It names the
+/// network and the authority, as the log's origin does, and cannot be mistaken for an origin
+/// (an authority id has no `/`).
+pub fn witness_name(network: &NetworkName, id: &AuthorityId) -> String {
+    format!("{network}/{id}/witness")
 }
 
 impl AuthorityEntry {
@@ -132,6 +146,39 @@ impl AuthorityEntry {
             if network.is_none() {
                 return Err(bad(format!(
                     "the key is named `{}`, not `<network>/{}`",
+                    key.name(),
+                    self.id
+                )));
+            }
+            Ok(key)
+        })
+    }
+
+    /// The witness's verifier key, parsed: a cosignature/v1 key named
+    /// `<network>/<id>/witness`.
+    pub fn witness_verifier(&self) -> Option<Result<comity_tlog::VerifierKey, ProtocolError>> {
+        self.witness_vkey.as_deref().map(|text| {
+            let bad = |reason: String| {
+                ProtocolError::InvalidDirectory(format!(
+                    "authority `{}`: witness_vkey: {reason}",
+                    self.id
+                ))
+            };
+            let key = comity_tlog::VerifierKey::parse(text).map_err(|e| bad(e.to_string()))?;
+            if key.key_type() != comity_tlog::KeyType::CosignatureV1 {
+                return Err(bad(
+                    "not a cosignature/v1 (type 0x04) key (C2SP tlog-cosignature)".into(),
+                ));
+            }
+            let network = key
+                .name()
+                .strip_suffix("/witness")
+                .and_then(|n| n.strip_suffix(self.id.as_str()))
+                .and_then(|n| n.strip_suffix('/'))
+                .and_then(|n| n.parse::<NetworkName>().ok());
+            if network.is_none() {
+                return Err(bad(format!(
+                    "the key is named `{}`, not `<network>/{}/witness`",
                     key.name(),
                     self.id
                 )));
@@ -187,7 +234,18 @@ impl AuthorityEntry {
         {
             return Err(bad("tls_fingerprints must be sorted and unique".into()));
         }
-        self.log_verifier().transpose()?;
+        let log = self.log_verifier().transpose()?;
+        let witness = self.witness_verifier().transpose()?;
+        // Key separation: the log key signs the log's own checkpoints, the witness key vouches
+        // for other logs'; one Ed25519 key in both roles would let a node's cosignature and its
+        // log signature be confused, and a compromise of one be a compromise of both.
+        if let (Some(log), Some(witness)) = (log, witness)
+            && log.public_key() == witness.public_key()
+        {
+            return Err(bad(
+                "witness_vkey and log_vkey are the same Ed25519 key; each needs its own".into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -374,6 +432,17 @@ impl Directory {
                 if key.name() != origin {
                     return Err(ProtocolError::InvalidDirectory(format!(
                         "authority `{}`: log_vkey is named `{}`; in network `{}` it must be `{origin}`",
+                        a.id,
+                        key.name(),
+                        self.network
+                    )));
+                }
+            }
+            if let Some(Ok(key)) = a.witness_verifier() {
+                let name = witness_name(&self.network, &a.id);
+                if key.name() != name {
+                    return Err(ProtocolError::InvalidDirectory(format!(
+                        "authority `{}`: witness_vkey is named `{}`; in network `{}` it must be `{name}`",
                         a.id,
                         key.name(),
                         self.network

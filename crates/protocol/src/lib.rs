@@ -17,7 +17,9 @@ mod error;
 pub mod ids;
 pub mod jcs;
 
-pub use directory::{AuthorityEntry, Directory, KeyRecord, VerifiedDirectory, log_origin};
+pub use directory::{
+    AuthorityEntry, Directory, KeyRecord, VerifiedDirectory, log_origin, witness_name,
+};
 pub use envelope::{Envelope, EnvelopeHeader, VerifiedEnvelope};
 pub use error::ProtocolError;
 pub use ids::{

@@ -330,3 +330,99 @@ fn log_verifier_keys() {
     let mut d = Directory::genesis(without.network.clone(), at(0));
     assert_eq!(code(d.add_authority(e)), "invalid_directory");
 }
+
+/// `witness_vkey`: a cosignature/v1 key named `<network>/<authority id>/witness`, its own key
+/// (never the log key), absent (never `null`) when the authority witnesses nothing.
+#[test]
+fn witness_verifier_keys() {
+    use comity_tlog::note::{KeyType, SignerKey};
+    let (ar, es) = (node("AR", 1), node("ES", 2));
+    let without = genesis(&[&ar, &es]);
+    assert!(
+        !String::from_utf8(without.to_bytes().unwrap())
+            .unwrap()
+            .contains("witness_vkey")
+    );
+    let key = |name: &str, kind, seed: u8| {
+        SignerKey::from_seed(name, kind, &[seed; 32])
+            .unwrap()
+            .verifier_key()
+            .to_string()
+    };
+    let name = comity_protocol::witness_name(&without.network, ar.id());
+    assert_eq!(name, "comity-test/ar-central-authority/witness");
+    let origin = comity_protocol::log_origin(&without.network, ar.id());
+
+    let mut with = Directory::genesis(without.network.clone(), at(0));
+    let mut entry = ar.entry.clone();
+    entry.log_vkey = Some(key(&origin, KeyType::Ed25519, 8));
+    entry.witness_vkey = Some(key(&name, KeyType::CosignatureV1, 9));
+    with.add_authority(entry.clone()).unwrap();
+    with.add_authority(es.entry.clone()).unwrap();
+    with.add_maintainer(ar.id()).unwrap();
+    with.sign(ar.id(), &ar.signing).unwrap();
+    let verified = Directory::from_bytes(&with.to_bytes().unwrap())
+        .unwrap()
+        .verify()
+        .unwrap();
+    let vkey = verified
+        .authority(ar.id())
+        .unwrap()
+        .witness_verifier()
+        .unwrap()
+        .unwrap();
+    assert_eq!(vkey.name(), name);
+    assert_eq!(vkey.key_type(), KeyType::CosignatureV1);
+    assert!(
+        verified
+            .authority(es.id())
+            .unwrap()
+            .witness_verifier()
+            .is_none()
+    );
+    let json = serde_json::to_vec(&entry).unwrap();
+    assert_eq!(AuthorityEntry::from_json(&json).unwrap(), entry);
+
+    let text = String::from_utf8(without.to_bytes().unwrap())
+        .unwrap()
+        .replacen(
+            "\"id\":\"es-central-authority\"",
+            "\"id\":\"es-central-authority\",\"witness_vkey\":null",
+            1,
+        );
+    assert_eq!(code(Directory::from_bytes(text.as_bytes())), "malformed");
+
+    for bad in [
+        "not a key".to_owned(),
+        // an Ed25519 note key, not a cosignature/v1 key
+        key(&name, KeyType::Ed25519, 9),
+        // named like the log, or for another authority, or without a network
+        key(&origin, KeyType::CosignatureV1, 9),
+        key(
+            "comity-test/es-central-authority/witness",
+            KeyType::CosignatureV1,
+            9,
+        ),
+        key("ar-central-authority/witness", KeyType::CosignatureV1, 9),
+    ] {
+        let mut e = ar.entry.clone();
+        e.witness_vkey = Some(bad.clone());
+        assert_eq!(code(e.validate(None)), "invalid_directory", "{bad}");
+    }
+    // key separation: the log's Ed25519 key again, under the witness name and type
+    let mut e = ar.entry.clone();
+    e.log_vkey = Some(key(&origin, KeyType::Ed25519, 8));
+    e.witness_vkey = Some(key(&name, KeyType::CosignatureV1, 8));
+    let err = e.validate(None).unwrap_err();
+    assert!(err.to_string().contains("same Ed25519 key"), "{err}");
+    // the entry alone accepts any network; the directory only its own
+    let mut e = ar.entry.clone();
+    e.witness_vkey = Some(key(
+        "comity-pilot/ar-central-authority/witness",
+        KeyType::CosignatureV1,
+        9,
+    ));
+    e.validate(None).unwrap();
+    let mut d = Directory::genesis(without.network.clone(), at(0));
+    assert_eq!(code(d.add_authority(e)), "invalid_directory");
+}

@@ -49,6 +49,7 @@ fn entry(
         valid_from: at,
         valid_until: ts("2028-01-01T00:00:00Z"),
         log_vkey: None,
+        witness_vkey: None,
     }
 }
 

@@ -68,6 +68,7 @@ pub fn keys_role(party: &str, role: Role, seed: u8) -> Keys {
         valid_from: since,
         valid_until: Timestamp::from_unix_seconds(T0 + 10 * 365 * 86_400).unwrap(),
         log_vkey: Some(log.verifier_key().to_string()),
+        witness_vkey: None,
     };
     Keys {
         entry,

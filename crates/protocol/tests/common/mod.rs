@@ -57,6 +57,7 @@ pub fn node(party: &str, seed: u8) -> Node {
         valid_from: at(0),
         valid_until: at(10 * 365 * 86_400),
         log_vkey: None,
+        witness_vkey: None,
     };
     Node {
         entry,

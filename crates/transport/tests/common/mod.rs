@@ -99,6 +99,7 @@ fn keys(party: &str, seed: u8, addr: SocketAddr, tls: &TlsIdentity) -> Keys {
         valid_from: since,
         valid_until: Timestamp::from_unix_seconds(NOT_AFTER).unwrap(),
         log_vkey: Some(log.verifier_key().to_string()),
+        witness_vkey: None,
     };
     Keys {
         entry,
