@@ -191,6 +191,44 @@ pub struct AlarmRow {
     pub detected_at: Millis,
 }
 
+/// An account of a person who uses the node, upserted by `username`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub username: String,
+    pub display_name: String,
+    /// `officer`, `supervisor`, `auditor` or `admin` (the database refuses anything else).
+    pub role: String,
+    /// An argon2id PHC string; never the password.
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A browser session, known by the SHA-256 of its cookie value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id_hash: Vec<u8>,
+    pub username: String,
+    /// The token that every state-changing request of the session must carry.
+    pub csrf: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// How a change writes sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionWrite {
+    /// A new session; an existing `id_hash` fails the change with [`StoreError::Conflict`].
+    Insert(SessionRow),
+    /// Ends one session (logout); nothing happens if it is not there.
+    Delete { id_hash: Vec<u8> },
+    /// Ends every session of a user (password changed, account disabled).
+    DeleteOfUser { username: String },
+    /// Forgets the sessions that expired at or before `now`.
+    DeleteExpired { now: Millis },
+}
+
 /// The size and root of this node's log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogHead {
@@ -248,6 +286,10 @@ pub struct Change {
     pub peer_checkpoints: Vec<PeerCheckpointSwap>,
     /// Appended.
     pub alarms: Vec<AlarmRow>,
+    /// Accounts, upserted by username.
+    pub users: Vec<UserRow>,
+    /// Sessions opened and ended.
+    pub sessions: Vec<SessionWrite>,
 }
 
 impl Change {
@@ -269,6 +311,8 @@ impl Change {
             + usize::from(self.checkpoint.is_some())
             + self.peer_checkpoints.len()
             + self.alarms.len()
+            + self.users.len()
+            + self.sessions.len()
     }
 }
 

@@ -46,8 +46,8 @@ use writer::{Target, Writer};
 /// conflict on the case the first delivery already changed. Cases come before the rows that
 /// refer to them (events, deadlines and items have foreign keys to cases). Log leaves come
 /// after every other row of their change (one write point each), then the checkpoints and
-/// alarms.
-pub const WRITE_ORDER: [&str; 12] = [
+/// alarms; accounts and sessions last (users before sessions, which refer to them).
+pub const WRITE_ORDER: [&str; 14] = [
     "inbound",
     "cases",
     "events",
@@ -60,6 +60,8 @@ pub const WRITE_ORDER: [&str; 12] = [
     "checkpoint",
     "peer_checkpoints",
     "alarms",
+    "users",
+    "sessions",
 ];
 
 /// How long the writer waits for another process's write transaction on the same file (an
@@ -75,6 +77,7 @@ const MAX_CONNECTIONS: u32 = 4;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "log", include_str!("../migrations/0002_log.sql")),
+    (3, "accounts", include_str!("../migrations/0003_accounts.sql")),
 ];
 
 /// Numbers the in-memory databases of this process, whose names must differ.
@@ -771,5 +774,77 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         all(&rows, alarm_row)
+    }
+}
+
+// ---- accounts and sessions ----
+//
+// Read by the web layer of the node that owns this database; written through
+// [`Store::apply`] (`Change::users`, `Change::sessions`), so that an account change and its
+// audit entry are one transaction. They are not part of [`Store`]: no use case of the node
+// reads them, and only the SQLite store keeps them.
+
+fn user_row(row: &SqliteRow) -> Result<crate::UserRow, StoreError> {
+    const T: &str = "users";
+    Ok(crate::UserRow {
+        username: col(row, T, "username")?,
+        display_name: col(row, T, "display_name")?,
+        role: col(row, T, "role")?,
+        password_hash: col(row, T, "password_hash")?,
+        disabled: col(row, T, "disabled")?,
+        created_at: col(row, T, "created_at")?,
+        updated_at: col(row, T, "updated_at")?,
+    })
+}
+
+fn session_row(row: &SqliteRow) -> Result<crate::SessionRow, StoreError> {
+    const T: &str = "sessions";
+    Ok(crate::SessionRow {
+        id_hash: col(row, T, "id_hash")?,
+        username: col(row, T, "username")?,
+        csrf: col(row, T, "csrf")?,
+        created_at: col(row, T, "created_at")?,
+        expires_at: col(row, T, "expires_at")?,
+    })
+}
+
+impl SqliteStore {
+    /// The account `username`, if there is one.
+    pub async fn user(&self, username: &str) -> Result<Option<crate::UserRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT username, display_name, role, password_hash, disabled, created_at, updated_at
+             FROM users WHERE username = ?1",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    /// Every account, by username.
+    pub async fn users(&self) -> Result<Vec<crate::UserRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT username, display_name, role, password_hash, disabled, created_at, updated_at
+             FROM users ORDER BY username",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        all(&rows, user_row)
+    }
+
+    /// The session whose cookie value hashes to `id_hash`, expired or not (the caller
+    /// compares `expires_at` with its clock).
+    pub async fn session(&self, id_hash: &[u8]) -> Result<Option<crate::SessionRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id_hash, username, csrf, created_at, expires_at FROM sessions
+             WHERE id_hash = ?1",
+        )
+        .bind(id_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(session_row).transpose()
     }
 }

@@ -167,7 +167,9 @@ async fn open_creates_the_file_in_wal_mode() {
             "log_entries",
             "log_hashes",
             "outbox",
-            "peer_checkpoints"
+            "peer_checkpoints",
+            "sessions",
+            "users"
         ]
     );
     store.close().await;
@@ -402,7 +404,9 @@ async fn writes_happen_in_the_documented_order() {
             "leaves",
             "checkpoint",
             "peer_checkpoints",
-            "alarms"
+            "alarms",
+            "users",
+            "sessions"
         ]
     );
     let store = FaultyStore::new(memory().await);

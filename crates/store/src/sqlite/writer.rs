@@ -75,7 +75,7 @@ use rusqlite::{Connection, OpenFlags, params};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::{CaseRow, CaseWrite, Change, OutboxUpdate, StoreError};
+use crate::{CaseRow, CaseWrite, Change, OutboxUpdate, SessionWrite, StoreError};
 
 /// Changes waiting for the writer before `apply` waits for room. Each holds its rows (outbox
 /// messages may be megabytes), so the bound is also a bound on memory.
@@ -88,7 +88,7 @@ const MAX_BATCH: usize = 128;
 
 /// Statements the writer prepares: every write, the savepoint and transaction commands, with
 /// room to spare, so that none is ever prepared twice.
-const STATEMENT_CACHE: usize = 32;
+const STATEMENT_CACHE: usize = 48;
 
 /// Where the writer's connection opens the database.
 #[derive(Debug, Clone)]
@@ -633,6 +633,16 @@ enum Write {
         evidence: String,
         detected_at: i64,
     },
+    User {
+        username: String,
+        display_name: String,
+        role: String,
+        password_hash: String,
+        disabled: bool,
+        created_at: i64,
+        updated_at: i64,
+    },
+    Session(SessionWrite),
 }
 
 fn json_text(value: &Value) -> String {
@@ -766,6 +776,16 @@ fn prepare(change: &Change) -> Vec<Write> {
         evidence: json_text(&row.evidence),
         detected_at: row.detected_at,
     }));
+    writes.extend(change.users.iter().map(|row| Write::User {
+        username: row.username.clone(),
+        display_name: row.display_name.clone(),
+        role: row.role.clone(),
+        password_hash: row.password_hash.clone(),
+        disabled: row.disabled,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }));
+    writes.extend(change.sessions.iter().cloned().map(Write::Session));
     writes
 }
 
@@ -1069,6 +1089,61 @@ fn write(conn: &Connection, w: &Write) -> Result<(), StoreError> {
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![origin, held_note, seen_note, evidence, detected_at],
             )?;
+        }
+        Write::User {
+            username,
+            display_name,
+            role,
+            password_hash,
+            disabled,
+            created_at,
+            updated_at,
+        } => {
+            // An existing account keeps its creation time.
+            run(
+                "INSERT INTO users (username, display_name, role, password_hash, disabled,
+                                    created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (username) DO UPDATE SET
+                    display_name = excluded.display_name, role = excluded.role,
+                    password_hash = excluded.password_hash, disabled = excluded.disabled,
+                    updated_at = excluded.updated_at",
+                params![
+                    username,
+                    display_name,
+                    role,
+                    password_hash,
+                    disabled,
+                    created_at,
+                    updated_at
+                ],
+            )?;
+        }
+        Write::Session(SessionWrite::Insert(row)) => {
+            let n = run(
+                "INSERT INTO sessions (id_hash, username, csrf, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id_hash) DO NOTHING",
+                params![
+                    row.id_hash,
+                    row.username,
+                    row.csrf,
+                    row.created_at,
+                    row.expires_at
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::Conflict("session".to_owned()));
+            }
+        }
+        Write::Session(SessionWrite::Delete { id_hash }) => {
+            run("DELETE FROM sessions WHERE id_hash = ?1", params![id_hash])?;
+        }
+        Write::Session(SessionWrite::DeleteOfUser { username }) => {
+            run("DELETE FROM sessions WHERE username = ?1", params![username])?;
+        }
+        Write::Session(SessionWrite::DeleteExpired { now }) => {
+            run("DELETE FROM sessions WHERE expires_at <= ?1", params![now])?;
         }
     }
     Ok(())

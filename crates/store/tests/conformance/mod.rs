@@ -6,7 +6,7 @@ use comity_store::faulty::{FaultInjection, FaultyStore};
 use comity_store::{
     AlarmRow, AuditRow, CaseFilter, CaseRow, CaseWrite, Change, CheckpointRow, CheckpointSwap,
     DeadlineRow, EventRow, InboundRow, ItemRow, LogHead, Millis, OutboxRow, OutboxUpdate,
-    PeerCheckpointRow, PeerCheckpointSwap, Store, StoreError,
+    PeerCheckpointRow, PeerCheckpointSwap, SessionRow, SessionWrite, Store, StoreError, UserRow,
 };
 use comity_tlog::memory::MemoryLog;
 use comity_tlog::note::{KeyType, SignerKey};
@@ -1376,7 +1376,7 @@ pub async fn seed<S: Store>(store: &S) -> CaseRow {
     a
 }
 
-/// A change that writes every kind of row, updating some and inserting others: 20 writes.
+/// A change that writes every kind of row, updating some and inserting others: 22 writes.
 pub fn every_kind_of_write(a: &CaseRow) -> Change {
     Change {
         cases: vec![
@@ -1430,6 +1430,22 @@ pub fn every_kind_of_write(a: &CaseRow) -> Change {
             },
         }],
         alarms: vec![alarm("peer.example/b", T0 + 5)],
+        users: vec![UserRow {
+            username: "ana".to_owned(),
+            display_name: "Ana".to_owned(),
+            role: "officer".to_owned(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+            disabled: false,
+            created_at: T0 + 5,
+            updated_at: T0 + 5,
+        }],
+        sessions: vec![SessionWrite::Insert(SessionRow {
+            id_hash: vec![7; 32],
+            username: "ana".to_owned(),
+            csrf: "token".to_owned(),
+            created_at: T0 + 5,
+            expires_at: T0 + HOUR,
+        })],
     }
 }
 
@@ -1437,7 +1453,7 @@ pub async fn faults_every_write<S: FaultInjection>(store: S) {
     let store = FaultyStore::new(store);
     let a = seed(&store).await;
     let change = every_kind_of_write(&a);
-    assert_eq!(change.write_count(), 20);
+    assert_eq!(change.write_count(), 22);
     let err = fault_every_write(&store, &change, &["c-a", "c-b"], &["e-0", "e-1"]).await;
     // the envelope is recorded first, so the repeat is reported as such
     assert!(
