@@ -16,6 +16,7 @@ mod metrics;
 pub mod officer;
 pub mod peer;
 mod routes;
+mod web;
 
 use std::sync::Arc;
 

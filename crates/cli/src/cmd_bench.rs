@@ -272,6 +272,9 @@ fn set_up(dir: &Path, base: u16, poll_millis: u64) -> Result<Vec<ServeConfig>, S
             log: None,
             maintenance_seconds: Some(600),
             poll_millis: Some(poll_millis),
+            trust_officer_header: None,
+            secure_cookies: None,
+            training: false,
         });
     }
     let maintainer = dir.join(AR_ID).display().to_string();

@@ -201,6 +201,9 @@ fn set_up(dir: &Path, base: u16) -> Result<Vec<ServeConfig>, String> {
             log: None,
             maintenance_seconds: Some(5),
             poll_millis: Some(50),
+            trust_officer_header: None,
+            secure_cookies: None,
+            training: false,
         });
     }
     // Every key exists before the directory's first version is issued: a version may not list
@@ -750,6 +753,48 @@ impl Script {
     }
 }
 
+/// The accounts the demo makes on every node for the officer UI, by username.
+const ACCOUNTS: [(&str, comity_web::Role); 3] = [
+    ("officer", comity_web::Role::Officer),
+    ("supervisor", comity_web::Role::Supervisor),
+    ("auditor", comity_web::Role::Auditor),
+];
+
+/// Makes the demo's accounts on each node, each with a random password: per node, its
+/// (username, role, password).
+async fn make_accounts(
+    configs: &[ServeConfig],
+) -> Result<Vec<Vec<(String, String, String)>>, String> {
+    let mut all = Vec::new();
+    for c in configs {
+        let args = crate::cmd_node::NodeArgs {
+            node: c.node.clone(),
+            directory: c.directory.clone(),
+            officer: None,
+            json: false,
+            now: None,
+            tz: None,
+        };
+        let handle = crate::cmd_node::NodeHandle::open(&args)
+            .await
+            .map_err(|f| f.message)?;
+        let auth =
+            crate::cmd_user::auth_of(handle.node.store().clone(), &handle.node.id().to_string())
+                .map_err(|f| f.message)?;
+        let mut made = Vec::new();
+        for (username, role) in ACCOUNTS {
+            let password = crate::cmd_user::random_password().map_err(|f| f.message)?;
+            let name = format!("{} ({username})", handle.node.id());
+            auth.put_user("demo", username, &name, role, Some(&password), false)
+                .await
+                .map_err(|e| e.to_string())?;
+            made.push((username.to_owned(), role.as_str().to_owned(), password));
+        }
+        all.push(made);
+    }
+    Ok(all)
+}
+
 /// Writes each node's transparency log, as of a last checkpoint, to `<node dir>/log/` in the
 /// C2SP tlog-tiles layout, and says how to check it. False if one could not be written.
 async fn export_logs(configs: &[ServeConfig]) -> bool {
@@ -829,6 +874,13 @@ pub fn run(args: DemoArgs) -> ExitCode {
     };
     runtime.block_on(async move {
         let (tx, rx) = watch::channel(false);
+        let accounts = match make_accounts(&configs).await {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("error: making the demo's accounts: {e}");
+                return ExitCode::from(crate::EXIT_FAILED);
+            }
+        };
         let mut nodes: Vec<RunningNode> = Vec::new();
         for c in &configs {
             match cmd_serve::start(c, &rx).await {
@@ -842,6 +894,12 @@ pub fn run(args: DemoArgs) -> ExitCode {
         }
         for n in &nodes {
             println!("  {:<26} officer API http://{}  node-to-node https://{}", n.id, n.officer_addr, n.node_addr);
+        }
+        println!("\nOfficer UI: open a node's officer URL in a browser and log in (accounts made for this demo):");
+        for (n, made) in nodes.iter().zip(&accounts) {
+            for (username, role, password) in made {
+                println!("  {:<26} {:<10} {} / {}", n.id, role, username, password);
+            }
         }
         let http = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
             Ok(c) => c,

@@ -52,6 +52,17 @@ pub struct ServeConfig {
     pub maintenance_seconds: Option<u64>,
     /// Milliseconds between looks at the outbox when nothing wakes the delivery (default 1000).
     pub poll_millis: Option<u64>,
+    /// Accept `X-Comity-Officer` as the acting officer without a login (scripts). Default: only
+    /// when `officer_listen` is a loopback address.
+    #[serde(default)]
+    pub trust_officer_header: Option<bool>,
+    /// Mark session cookies `Secure`: browsers reach the officer listener over TLS (a proxy in
+    /// front of it). Default: when `officer_listen` is not a loopback address.
+    #[serde(default)]
+    pub secure_cookies: Option<bool>,
+    /// A training node: every page of the officer UI says so.
+    #[serde(default)]
+    pub training: bool,
 }
 
 impl ServeConfig {
@@ -193,8 +204,24 @@ pub async fn start(
             response
         }
     };
+    // The officer UI and API behind one authentication (see `comity_web::auth`).
+    let loopback = officer_addr.ip().is_loopback();
+    let auth = comity_web::Auth::new(
+        node.store().clone(),
+        Arc::new(crate::cmd_node::SystemClock::new(None).map_err(|f| f.message)?),
+        Arc::new(OsEntropy::new().map_err(|f| f.message)?),
+        comity_web::AuthConfig {
+            node_id: id.clone(),
+            secure_cookies: config.secure_cookies.unwrap_or(!loopback),
+            trust_officer_header: config.trust_officer_header.unwrap_or(loopback),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let ui = comity_web::UiOptions {
+        training: config.training,
+    };
     let officer_router = api
-        .officer_router()
+        .officer_router_with_ui(auth, ui)
         .layer(axum::middleware::from_fn(wake_delivery.clone()));
     let stop = signalled(shutdown);
     let who = id.clone();

@@ -18,6 +18,7 @@ mod cmd_report;
 mod cmd_serve;
 mod cmd_support;
 mod cmd_transport;
+mod cmd_user;
 mod diag;
 mod log_source;
 mod rules_cmd;
@@ -88,6 +89,9 @@ enum Command {
     /// report, 1 when the log does not verify or an entry is not a leaf, 2 on bad arguments or
     /// a source that cannot be read.
     Report(cmd_report::ReportArgs),
+    /// Manage a node's accounts for the officer UI: add, set, list.
+    #[command(subcommand)]
+    User(cmd_user::UserCommand),
 }
 
 fn main() -> ExitCode {
@@ -110,5 +114,6 @@ fn main() -> ExitCode {
         Command::Bench(cmd) => cmd_bench::run(cmd),
         Command::Log(cmd) => cmd_log::run(cmd),
         Command::Report(args) => cmd_report::run(args),
+        Command::User(cmd) => cmd_user::run(cmd),
     }
 }

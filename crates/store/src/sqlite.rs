@@ -77,7 +77,11 @@ const MAX_CONNECTIONS: u32 = 4;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "log", include_str!("../migrations/0002_log.sql")),
-    (3, "accounts", include_str!("../migrations/0003_accounts.sql")),
+    (
+        3,
+        "accounts",
+        include_str!("../migrations/0003_accounts.sql"),
+    ),
 ];
 
 /// Numbers the in-memory databases of this process, whose names must differ.

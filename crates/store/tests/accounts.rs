@@ -54,10 +54,16 @@ async fn accounts_are_upserted_and_keep_their_creation_time() {
     let store = SqliteStore::open_in_memory().await.unwrap();
     assert_eq!(store.user("ana").await.unwrap(), None);
     store
-        .apply(&users(vec![user("ana", "officer"), user("sam", "supervisor")]))
+        .apply(&users(vec![
+            user("ana", "officer"),
+            user("sam", "supervisor"),
+        ]))
         .await
         .unwrap();
-    assert_eq!(store.user("ana").await.unwrap(), Some(user("ana", "officer")));
+    assert_eq!(
+        store.user("ana").await.unwrap(),
+        Some(user("ana", "officer"))
+    );
     let mut changed = user("ana", "auditor");
     changed.created_at = 5_000;
     changed.updated_at = 5_000;
@@ -101,7 +107,10 @@ async fn an_unknown_role_is_refused_and_nothing_of_the_change_is_written() {
 async fn sessions_open_once_and_end_by_id_by_user_and_by_expiry() {
     let store = SqliteStore::open_in_memory().await.unwrap();
     store
-        .apply(&users(vec![user("ana", "officer"), user("sam", "supervisor")]))
+        .apply(&users(vec![
+            user("ana", "officer"),
+            user("sam", "supervisor"),
+        ]))
         .await
         .unwrap();
     store

@@ -1140,7 +1140,10 @@ fn write(conn: &Connection, w: &Write) -> Result<(), StoreError> {
             run("DELETE FROM sessions WHERE id_hash = ?1", params![id_hash])?;
         }
         Write::Session(SessionWrite::DeleteOfUser { username }) => {
-            run("DELETE FROM sessions WHERE username = ?1", params![username])?;
+            run(
+                "DELETE FROM sessions WHERE username = ?1",
+                params![username],
+            )?;
         }
         Write::Session(SessionWrite::DeleteExpired { now }) => {
             run("DELETE FROM sessions WHERE expires_at <= ?1", params![now])?;

@@ -1,0 +1,1547 @@
+//! The officer UI: server-rendered pages (askama) on the node's officer listener, with htmx
+//! (vendored, `assets/`) only for the live engine check while composing. Every form works
+//! without script; every page checks the actor's role ([`crate::auth::allowed`]) before it
+//! reads anything, and every state-changing form carries the session's CSRF token.
+//!
+//! Handlers translate forms to the node's use cases and back; every rule of a case lives in
+//! `comity-node`, every treaty rule in `comity-rules`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Extension, Form, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use comity_node::{
+    Assessment, CaseDoc, CaseView, Clock, DecideInput, Disposition, Entropy, NewCase, Node,
+    NodeError, Side, State as CaseState,
+};
+use comity_store::{CaseFilter, Store};
+use comity_types::{
+    Code, Content, DataCategory, Facts, Ground, Instrument, OffenceCategory, RequestKind,
+};
+
+use crate::assets;
+use crate::auth::{Action, Actor, Auth, LoginError, Via, cookie_value, same_token};
+use crate::engine::{self, Cite};
+use crate::i18n::{self, Messages};
+
+type Shared<S, C, E> = Arc<Node<S, C, E>>;
+
+/// The UI's routes, for the officer router of a node (which must also run
+/// [`crate::authenticate`] with the same [`Auth`], given here as an extension).
+pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    auth: Auth,
+    options: UiOptions,
+) -> Router<Shared<S, C, E>> {
+    Router::new()
+        .route("/", get(root))
+        .route("/assets/{name}", get(asset))
+        .route("/lang/{lang}", get(language))
+        .route("/login", get(login_page::<S, C, E>).post(login::<S, C, E>))
+        .route("/logout", post(logout))
+        .route("/inbox", get(inbox::<S, C, E>))
+        .route(
+            "/compose",
+            get(compose_page::<S, C, E>).post(compose::<S, C, E>),
+        )
+        .route("/compose/check", post(compose_check::<S, C, E>))
+        .route("/cases/{id}", get(case_page::<S, C, E>))
+        .route("/cases/{id}/send", post(send::<S, C, E>))
+        .route("/cases/{id}/assess", post(assess::<S, C, E>))
+        .route("/cases/{id}/clarify", post(clarify::<S, C, E>))
+        .route("/cases/{id}/answer", post(answer::<S, C, E>))
+        .route("/cases/{id}/consult", post(consult::<S, C, E>))
+        .route("/cases/{id}/decide", post(decide::<S, C, E>))
+        .layer(Extension(auth))
+        .layer(Extension(options))
+}
+
+/// What the UI says about the node beyond what the node knows.
+#[derive(Debug, Clone, Default)]
+pub struct UiOptions {
+    /// A training node: every page says so.
+    pub training: bool,
+}
+
+// ----- the actor and the page chrome -----------------------------------------------------------
+
+/// The actor of the request, if [`crate::authenticate`] recognised one.
+#[derive(Debug, Clone)]
+pub struct MaybeActor(pub Option<Actor>);
+
+impl<St: Send + Sync> FromRequestParts<St> for MaybeActor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
+        Ok(MaybeActor(parts.extensions.get::<Actor>().cloned()))
+    }
+}
+
+/// The language of the request: the `comity_lang` cookie, else English.
+#[derive(Debug, Clone, Copy)]
+pub struct Lang(pub &'static Messages);
+
+impl<St: Send + Sync> FromRequestParts<St> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
+        let lang = parts
+            .headers
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|h| cookie_value(h, LANG_COOKIE))
+            .unwrap_or("en");
+        Ok(Lang(i18n::messages(lang)))
+    }
+}
+
+const LANG_COOKIE: &str = "comity_lang";
+
+/// A link of the navigation.
+#[derive(Debug)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// What every page shows around its content.
+#[derive(Debug)]
+pub struct Chrome {
+    pub t: &'static Messages,
+    pub node: String,
+    pub party: String,
+    pub who: Option<String>,
+    pub role: &'static str,
+    pub csrf: String,
+    pub nav: Vec<NavItem>,
+    pub langs: Vec<(&'static str, &'static str)>,
+    pub training: bool,
+    pub error: Option<String>,
+}
+
+fn chrome<S: Store, C: Clock, E: Entropy>(
+    node: &Node<S, C, E>,
+    actor: Option<&Actor>,
+    t: &'static Messages,
+    options: &UiOptions,
+    here: &str,
+) -> Chrome {
+    let party = node
+        .directory()
+        .authority(node.id())
+        .map(|a| a.party.to_string())
+        .unwrap_or_default();
+    let mut nav = Vec::new();
+    if let Some(a) = actor {
+        let links: [(&'static str, &'static str, Action); 2] = [
+            ("/inbox", t.inbox, Action::ListCases),
+            ("/compose", t.compose, Action::Compose),
+        ];
+        for (href, label, action) in links {
+            if a.may(action) {
+                nav.push(NavItem {
+                    href,
+                    label,
+                    current: href == here,
+                });
+            }
+        }
+        nav.push(NavItem {
+            href: "/report",
+            label: t.transparency,
+            current: false,
+        });
+    }
+    Chrome {
+        t,
+        node: node.id().to_string(),
+        party,
+        who: actor.map(|a| a.display_name.clone()),
+        role: actor.map_or("", |a| a.role.as_str()),
+        csrf: actor.map(|a| a.csrf().to_owned()).unwrap_or_default(),
+        nav,
+        langs: i18n::CATALOGUE
+            .iter()
+            .map(|m| (m.lang, m.language_name))
+            .collect(),
+        training: options.training,
+        error: None,
+    }
+}
+
+/// A rendered page with a status; a template that fails to render is a 500 saying so.
+fn page<T: Template>(status: StatusCode, t: &T) -> Response {
+    match t.render() {
+        Ok(html) => (
+            status,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the page could not be rendered: {e}"),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    chrome: Chrome,
+    heading: String,
+    text: String,
+}
+
+fn message(chrome: Chrome, status: StatusCode, heading: &str, text: &str) -> Response {
+    page(
+        status,
+        &MessagePage {
+            chrome,
+            heading: heading.to_owned(),
+            text: text.to_owned(),
+        },
+    )
+}
+
+/// The actor, allowed to do `action`: else the login page (no actor) or 403 (wrong role).
+fn require<S: Store, C: Clock, E: Entropy>(
+    node: &Node<S, C, E>,
+    actor: Option<Actor>,
+    action: Action,
+    t: &'static Messages,
+    options: &UiOptions,
+) -> Result<Actor, Response> {
+    let Some(a) = actor else {
+        return Err(Redirect::to("/login").into_response());
+    };
+    if a.may(action) {
+        Ok(a)
+    } else {
+        Err(message(
+            chrome(node, Some(&a), t, options, ""),
+            StatusCode::FORBIDDEN,
+            "403 — not allowed",
+            &format!("The role `{}` may not do this.", a.role),
+        ))
+    }
+}
+
+/// The form's CSRF token must be the session's (a header actor needs none).
+fn csrf_ok(actor: &Actor, form: &Fields, headers: &HeaderMap) -> bool {
+    match &actor.via {
+        Via::Header => true,
+        Via::Session { csrf } => {
+            let given = form
+                .get("csrf")
+                .or_else(|| headers.get("x-csrf-token").and_then(|v| v.to_str().ok()));
+            given.is_some_and(|g| same_token(g, csrf))
+        }
+    }
+}
+
+fn csrf_refused<S: Store, C: Clock, E: Entropy>(
+    node: &Node<S, C, E>,
+    actor: &Actor,
+    t: &'static Messages,
+    options: &UiOptions,
+) -> Response {
+    message(
+        chrome(node, Some(actor), t, options, ""),
+        StatusCode::FORBIDDEN,
+        "403 — the form is out of date",
+        "This form did not carry this session's token (CSRF). Reload the page and try again.",
+    )
+}
+
+/// A form's fields, repeated names kept (checkboxes).
+#[derive(Debug, Default)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    pub(crate) fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name)
+    }
+
+    pub(crate) fn codes_of<T: Code>(&self, name: &str) -> Vec<T> {
+        self.codes(name)
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().trim().to_owned()
+    }
+
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The codes of `name` that parse as `T` (unknown codes are ignored: the form offers only
+    /// known ones).
+    fn codes<T: Code>(&self, name: &str) -> Vec<T> {
+        self.all(name)
+            .into_iter()
+            .filter_map(T::from_code)
+            .collect()
+    }
+}
+
+// ----- static things ---------------------------------------------------------------------------
+
+async fn root(MaybeActor(actor): MaybeActor) -> Redirect {
+    match actor {
+        Some(_) => Redirect::to("/inbox"),
+        None => Redirect::to("/login"),
+    }
+}
+
+async fn asset(Path(name): Path<String>) -> Response {
+    match assets::get(&name) {
+        Some((content_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
+    }
+}
+
+async fn language(Path(lang): Path<String>, headers: HeaderMap) -> Response {
+    let m = i18n::messages(&lang);
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.find("://").and_then(|i| r.get(i + 3..)))
+        .and_then(|rest| rest.find('/').and_then(|i| rest.get(i..)))
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or("/inbox")
+        .to_owned();
+    let mut r = Redirect::to(&back).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000",
+        m.lang
+    )) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+// ----- login and logout ------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    chrome: Chrome,
+    login_csrf: String,
+    username: String,
+}
+
+async fn login_page_for<S: Store, C: Clock, E: Entropy>(
+    node: &Node<S, C, E>,
+    auth: &Auth,
+    t: &'static Messages,
+    options: &UiOptions,
+    status: StatusCode,
+    error: Option<&str>,
+    username: &str,
+) -> Response {
+    let token = auth.token();
+    let mut c = chrome(node, None, t, options, "/login");
+    c.error = error.map(str::to_owned);
+    let mut r = page(
+        status,
+        &LoginPage {
+            chrome: c,
+            login_csrf: token.clone(),
+            username: username.to_owned(),
+        },
+    );
+    if let Ok(v) = HeaderValue::from_str(&auth.cookie(&auth.login_cookie_name(), &token, 3600)) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+async fn login_page<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(auth): Extension<Auth>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+) -> Response {
+    if actor.is_some_and(|a| matches!(a.via, Via::Session { .. })) {
+        return Redirect::to("/inbox").into_response();
+    }
+    login_page_for(&node, &auth, t, &options, StatusCode::OK, None, "").await
+}
+
+async fn login<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(auth): Extension<Auth>,
+    Extension(options): Extension<UiOptions>,
+    Lang(t): Lang,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Fields(form);
+    let cookies = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let username = form.text("username");
+    // The login form's own token: a cookie this node set and the field of its form.
+    let expected = cookie_value(cookies, &auth.login_cookie_name()).unwrap_or_default();
+    if !same_token(form.get("csrf").unwrap_or_default(), expected) {
+        return login_page_for(
+            &node,
+            &auth,
+            t,
+            &options,
+            StatusCode::FORBIDDEN,
+            Some("The login form had expired. Please try again."),
+            &username,
+        )
+        .await;
+    }
+    let held = cookie_value(cookies, &auth.cookie_name());
+    match auth
+        .login(&username, form.get("password").unwrap_or_default(), held)
+        .await
+    {
+        Ok(opened) => {
+            let mut r = Redirect::to("/inbox").into_response();
+            let h = r.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&auth.session_cookie(&opened.token)) {
+                h.append(header::SET_COOKIE, v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&auth.cookie(&auth.login_cookie_name(), "", 0)) {
+                h.append(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(LoginError::Refused) => {
+            login_page_for(
+                &node,
+                &auth,
+                t,
+                &options,
+                StatusCode::UNAUTHORIZED,
+                Some(t.login_refused),
+                &username,
+            )
+            .await
+        }
+        Err(LoginError::Limited) => {
+            login_page_for(
+                &node,
+                &auth,
+                t,
+                &options,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(t.login_limited),
+                &username,
+            )
+            .await
+        }
+        Err(LoginError::Internal(e)) => {
+            tracing::warn!(error = %e, "login");
+            login_page_for(
+                &node,
+                &auth,
+                t,
+                &options,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some("The node could not check the login now."),
+                &username,
+            )
+            .await
+        }
+    }
+}
+
+async fn logout(
+    Extension(auth): Extension<Auth>,
+    MaybeActor(actor): MaybeActor,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Fields(form);
+    let mut r = Redirect::to("/login").into_response();
+    if let Some(a) = actor
+        && csrf_ok(&a, &form, &HeaderMap::new())
+        && let Some(token) = headers
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|h| cookie_value(h, &auth.cookie_name()))
+    {
+        if let Err(e) = auth.logout(token, &a.username).await {
+            tracing::warn!(error = %e, "logout");
+        }
+        if let Ok(v) = HeaderValue::from_str(&auth.cookie(&auth.cookie_name(), "", 0)) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+// ----- the inbox -------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    chrome: Chrome,
+    sections: Vec<Section>,
+    truncated: bool,
+}
+
+#[derive(Debug)]
+pub struct Section {
+    pub key: &'static str,
+    pub heading: &'static str,
+    pub rows: Vec<Row>,
+}
+
+#[derive(Debug)]
+pub struct Row {
+    pub id: String,
+    title: String,
+    kind: String,
+    basis: String,
+    counterpart: String,
+    side: &'static str,
+    state: &'static str,
+    emergency: bool,
+    badge: Option<Badge>,
+}
+
+/// A deadline as a badge: the class says how urgent, the text when.
+#[derive(Debug)]
+pub struct Badge {
+    class: &'static str,
+    text: String,
+    name: String,
+}
+
+/// Cases of one state listed at most, newest first (the inbox stays fast with a large store;
+/// the deadline sections list every case with a running deadline whatever its age).
+const PER_STATE: u32 = 200;
+
+/// Hours before a deadline when it counts as "due soon" on the inbox.
+const SOON_HOURS: i64 = 48;
+
+async fn inbox<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+) -> Response {
+    let actor = match require(&node, actor, Action::ListCases, t, &options) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let c = chrome(&node, Some(&actor), t, &options, "/inbox");
+    match inbox_sections(&node, t).await {
+        Ok((sections, truncated)) => page(
+            StatusCode::OK,
+            &InboxPage {
+                chrome: c,
+                sections,
+                truncated,
+            },
+        ),
+        Err(e) => message(
+            c,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "500",
+            &format!("the cases cannot be read now: {e}"),
+        ),
+    }
+}
+
+/// The inbox's sections: emergency, overdue, due soon, new (received, not decided), others.
+/// Each case appears once, in the first section it belongs to.
+pub async fn inbox_sections<S: Store, C: Clock, E: Entropy>(
+    node: &Node<S, C, E>,
+    t: &'static Messages,
+) -> Result<(Vec<Section>, bool), NodeError> {
+    let now = node.now().as_millisecond();
+    // The earliest running deadline of each case.
+    let running = node
+        .store()
+        .deadlines(&["open", "due", "overdue"], None)
+        .await?;
+    let mut first: HashMap<String, comity_store::DeadlineRow> = HashMap::new();
+    for d in running {
+        first.entry(d.case_id.clone()).or_insert(d);
+    }
+    let mut docs: Vec<CaseDoc> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut truncated = false;
+    for state in [
+        CaseState::Received,
+        CaseState::ClarificationAsked,
+        CaseState::Consulting,
+        CaseState::Draft,
+        CaseState::Checked,
+        CaseState::Sent,
+        CaseState::Decided,
+        CaseState::Delivered,
+    ] {
+        let list = node
+            .list(&CaseFilter {
+                state: Some(state.as_str().to_owned()),
+                side: None,
+                limit: Some(PER_STATE),
+            })
+            .await?;
+        truncated |= list.len() >= PER_STATE as usize;
+        for d in list {
+            if seen.insert(d.id.clone()) {
+                docs.push(d);
+            }
+        }
+    }
+    // Cases with a running deadline that fell outside the per-state lists.
+    for id in first.keys() {
+        if !seen.contains(id)
+            && let Some(row) = node.store().case(id).await?
+            && let Ok(doc) = serde_json::from_value::<CaseDoc>(row.doc)
+        {
+            seen.insert(doc.id.clone());
+            docs.push(doc);
+        }
+    }
+    let mut emergency = Vec::new();
+    let mut overdue = Vec::new();
+    let mut soon = Vec::new();
+    let mut new = Vec::new();
+    let mut other = Vec::new();
+    let mut with_due: Vec<(i64, Row)> = Vec::new();
+    for d in docs {
+        let deadline = first.get(&d.id);
+        let row = Row {
+            title: case_title(&d),
+            id: d.id.clone(),
+            kind: d.kind.to_string(),
+            basis: d.basis.to_string(),
+            counterpart: d.counterpart.clone(),
+            side: d.side.as_str(),
+            state: d.state.as_str(),
+            emergency: d.emergency,
+            badge: deadline.map(|x| badge(x, now)),
+        };
+        let open = !matches!(d.state, CaseState::Closed | CaseState::Delivered);
+        if d.emergency && open {
+            emergency.push(row);
+        } else if let Some(x) = deadline {
+            if x.state == "overdue" || x.due_at <= now {
+                overdue.push(row);
+            } else if x.due_at <= now.saturating_add(SOON_HOURS * 3_600_000) {
+                with_due.push((x.due_at, row));
+            } else if d.state == CaseState::Received {
+                new.push(row);
+            } else {
+                other.push(row);
+            }
+        } else if d.state == CaseState::Received {
+            new.push(row);
+        } else {
+            other.push(row);
+        }
+    }
+    with_due.sort_by_key(|(at, _)| *at);
+    soon.extend(with_due.into_iter().map(|(_, r)| r));
+    Ok((
+        vec![
+            Section {
+                key: "emergency",
+                heading: t.emergency,
+                rows: emergency,
+            },
+            Section {
+                key: "overdue",
+                heading: t.overdue,
+                rows: overdue,
+            },
+            Section {
+                key: "soon",
+                heading: t.due_soon,
+                rows: soon,
+            },
+            Section {
+                key: "new",
+                heading: t.new_cases,
+                rows: new,
+            },
+            Section {
+                key: "other",
+                heading: t.other_cases,
+                rows: other,
+            },
+        ],
+        truncated,
+    ))
+}
+
+fn badge(d: &comity_store::DeadlineRow, now: i64) -> Badge {
+    let left = d.due_at.saturating_sub(now);
+    let hours = left / 3_600_000;
+    let (class, text) = if d.state == "overdue" || left <= 0 {
+        ("overdue", format!("overdue {}h", (-hours).max(0)))
+    } else if hours < SOON_HOURS {
+        ("soon", format!("{hours}h left"))
+    } else {
+        ("open", format!("{}d left", hours / 24))
+    };
+    Badge {
+        class,
+        text: format!("{}: {text}", d.name),
+        name: d.name.clone(),
+    }
+}
+
+/// The title of a case: the scenario's title, else its kind.
+fn case_title(d: &CaseDoc) -> String {
+    comity_scenario::parse("case", &d.scenario)
+        .ok()
+        .map(|f| f.scenario.title)
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| format!("{} ({})", d.kind, d.basis))
+}
+
+// ----- compose ---------------------------------------------------------------------------------
+
+/// An option of a select or a checkbox group.
+#[derive(Debug)]
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub on: bool,
+}
+
+fn opts<T: Code + Copy>(all: &[T], on: &[T]) -> Vec<Opt> {
+    all.iter()
+        .map(|x| Opt {
+            value: x.code().to_owned(),
+            label: x.code().to_owned(),
+            on: on.contains(x),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "compose.html")]
+struct ComposePage {
+    chrome: Chrome,
+    counterparts: Vec<Opt>,
+    title: String,
+    bases: Vec<Opt>,
+    kinds: Vec<Opt>,
+    emergency: bool,
+    offences: Vec<Opt>,
+    penalty: String,
+    penalty_requested: String,
+    data: Vec<Opt>,
+    contents: Vec<Opt>,
+    ours: Vec<Opt>,
+    theirs: Vec<Opt>,
+    check: String,
+}
+
+fn compose_form<S: Store, C: Clock, E: Entropy>(
+    node: &Node<S, C, E>,
+    chrome: Chrome,
+    f: &engine::Composed,
+) -> ComposePage {
+    let me = node.id().to_string();
+    let counterparts = node
+        .directory()
+        .directory()
+        .authorities
+        .iter()
+        .filter(|a| a.id.to_string() != me)
+        .map(|a| Opt {
+            value: a.id.to_string(),
+            label: format!("{} — {} ({}, {})", a.id, a.name, a.party, a.role),
+            on: a.id.to_string() == f.counterpart,
+        })
+        .collect();
+    let t = chrome.t;
+    let check = engine::check(node, f)
+        .render_with(t)
+        .unwrap_or_else(|e| format!("<p>{e}</p>"));
+    ComposePage {
+        chrome,
+        counterparts,
+        title: f.title.clone(),
+        bases: opts(&[Instrument::Uncc, Instrument::Bud], &[f.basis]),
+        kinds: opts(RequestKind::ALL, &[f.kind]),
+        emergency: f.emergency,
+        offences: opts(OffenceCategory::ALL, &[f.offence]),
+        penalty: f.penalty.to_string(),
+        penalty_requested: f.penalty_requested.to_string(),
+        data: opts(DataCategory::ALL, &f.data),
+        contents: opts(Content::ALL, &f.supplied),
+        ours: opts(
+            &[
+                Instrument::Uncc,
+                Instrument::Bud,
+                Instrument::Ap1,
+                Instrument::Sap2,
+            ],
+            &f.ours,
+        ),
+        theirs: opts(
+            &[
+                Instrument::Uncc,
+                Instrument::Bud,
+                Instrument::Ap1,
+                Instrument::Sap2,
+            ],
+            &f.theirs,
+        ),
+        check,
+    }
+}
+
+async fn compose_page<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+) -> Response {
+    let actor = match require(&node, actor, Action::Compose, t, &options) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let c = chrome(&node, Some(&actor), t, &options, "/compose");
+    let f = engine::Composed::default_for(&node);
+    page(StatusCode::OK, &compose_form(&node, c, &f))
+}
+
+/// The live check: the form as it stands, decided by the engine, as an HTML fragment.
+async fn compose_check<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let actor = match require(&node, actor, Action::Compose, t, &options) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let form = Fields(form);
+    if !csrf_ok(&actor, &form, &headers) {
+        return csrf_refused(&node, &actor, t, &options);
+    }
+    let f = engine::Composed::from_fields(&node, &form);
+    match engine::check(&node, &f).render_with(t) {
+        Ok(html) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
+
+async fn compose<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let actor = match require(&node, actor, Action::Compose, t, &options) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let form = Fields(form);
+    if !csrf_ok(&actor, &form, &HeaderMap::new()) {
+        return csrf_refused(&node, &actor, t, &options);
+    }
+    let f = engine::Composed::from_fields(&node, &form);
+    let created = match f.scenario_text(&node) {
+        Ok(scenario) => {
+            node.new_case(
+                &actor.username,
+                NewCase {
+                    scenario,
+                    counterpart: f.counterpart.clone(),
+                    ..NewCase::default()
+                },
+            )
+            .await
+        }
+        Err(e) => Err(NodeError::BadInput(e)),
+    };
+    match created {
+        Ok(doc) => Redirect::to(&format!("/cases/{}", doc.id)).into_response(),
+        Err(e) => {
+            let mut c = chrome(&node, Some(&actor), t, &options, "/compose");
+            c.error = Some(e.to_string());
+            page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &compose_form(&node, c, &f),
+            )
+        }
+    }
+}
+
+// ----- the case page ---------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    chrome: Chrome,
+    c: CaseModel,
+    engine: String,
+    forms: Forms,
+    contents: Vec<Opt>,
+    facts: Vec<Opt>,
+    grounds: Vec<Opt>,
+    dispositions: Vec<Opt>,
+}
+
+struct CaseModel {
+    id: String,
+    title: String,
+    kind: String,
+    basis: String,
+    side: &'static str,
+    state: &'static str,
+    counterpart: String,
+    emergency: bool,
+    deadlines: Vec<DeadlineModel>,
+    duties: Vec<String>,
+    note: Option<String>,
+    decision: Option<DecisionModel>,
+    thread: Vec<ExchangeModel>,
+    deliveries: Vec<DeliveryModel>,
+    events: Vec<EventModel>,
+}
+
+struct DeadlineModel {
+    name: String,
+    due_at: String,
+    state: String,
+    class: &'static str,
+    cites: Vec<Cite>,
+}
+
+struct DecisionModel {
+    disposition: String,
+    grounds: Vec<String>,
+    reasons: String,
+    conditions: Vec<String>,
+    by: String,
+    at: String,
+}
+
+struct ExchangeModel {
+    kind: &'static str,
+    at: String,
+    by: String,
+    text: String,
+    missing: Vec<String>,
+}
+
+struct DeliveryModel {
+    label: &'static str,
+    at: String,
+    conditions: String,
+    items: Vec<ItemModel>,
+}
+
+struct ItemModel {
+    name: String,
+    sha256: String,
+    size: u64,
+    custody: Vec<comity_node::CustodyEntry>,
+}
+
+struct EventModel {
+    at: String,
+    kind: String,
+    actor: String,
+    detail: String,
+}
+
+/// Which forms the case page offers the actor, by state, side and role.
+#[derive(Debug, Default)]
+struct Forms {
+    send: bool,
+    needs_override: bool,
+    answer: bool,
+    assess: bool,
+    clarify: bool,
+    consult: bool,
+    decide: bool,
+}
+
+impl Forms {
+    fn any(&self) -> bool {
+        self.send || self.answer || self.assess || self.clarify || self.consult || self.decide
+    }
+
+    fn of(doc: &CaseDoc, actor: &Actor) -> Self {
+        let requesting = doc.side == Side::Requesting;
+        let draft = matches!(doc.state, CaseState::Draft | CaseState::Checked);
+        let open_requested = !requesting
+            && matches!(
+                doc.state,
+                CaseState::Received | CaseState::Consulting | CaseState::ClarificationAsked
+            );
+        let treaty = doc.production_order.is_none();
+        Forms {
+            send: requesting && draft && treaty && actor.may(Action::Send),
+            needs_override: doc.state == CaseState::Draft,
+            answer: doc.state == CaseState::ClarificationAsked
+                && requesting
+                && actor.may(Action::Answer),
+            assess: open_requested && treaty && actor.may(Action::Assess),
+            clarify: !requesting && doc.state == CaseState::Received && actor.may(Action::Clarify),
+            consult: open_requested && treaty && actor.may(Action::Consult),
+            decide: !requesting
+                && matches!(doc.state, CaseState::Received | CaseState::Consulting)
+                && treaty
+                && actor.may(Action::Decide),
+        }
+    }
+}
+
+fn deadline_class(state: &str) -> &'static str {
+    match state {
+        "overdue" => "overdue",
+        "due" => "soon",
+        "met" => "met",
+        "cancelled" => "cancelled",
+        _ => "open",
+    }
+}
+
+fn case_model(view: &CaseView) -> CaseModel {
+    let d = &view.case;
+    let cites_of = |name: &str| -> Vec<Cite> {
+        d.proposal
+            .deadlines
+            .iter()
+            .find(|x| x.name == name)
+            .map(|x| x.cites.iter().map(|c| Cite::of(c)).collect())
+            .unwrap_or_default()
+    };
+    let mut thread: Vec<ExchangeModel> = Vec::new();
+    for (kind, list) in [
+        ("clarification", &d.clarifications),
+        ("answer", &d.answers),
+        ("consultation", &d.consultations),
+    ] {
+        for x in list {
+            thread.push(ExchangeModel {
+                kind,
+                at: x.at.clone(),
+                by: x.by.clone(),
+                text: x.text.clone(),
+                missing: x.missing.iter().map(|m| m.content.to_string()).collect(),
+            });
+        }
+    }
+    thread.sort_by(|a, b| a.at.cmp(&b.at));
+    let mut deliveries = Vec::new();
+    for (label, list) in [
+        ("Delivered", &d.deliveries),
+        ("Received under a production order", &d.received),
+    ] {
+        for dl in list {
+            let cond = &dl.conditions;
+            deliveries.push(DeliveryModel {
+                label,
+                at: dl.at.clone(),
+                conditions: format!(
+                    "use limitation: {}; confidential: {}; retention: {}",
+                    cond.use_limitation,
+                    cond.confidential,
+                    cond.retention_days
+                        .map_or_else(|| "not set".to_owned(), |n| format!("{n} days"))
+                ),
+                items: dl
+                    .items
+                    .iter()
+                    .map(|it| ItemModel {
+                        name: it.name.clone(),
+                        sha256: it.sha256.clone(),
+                        size: it.size,
+                        custody: if it.custody.is_empty() {
+                            dl.custody.clone()
+                        } else {
+                            it.custody
+                                .iter()
+                                .chain(dl.custody.iter())
+                                .cloned()
+                                .collect()
+                        },
+                    })
+                    .collect(),
+            });
+        }
+    }
+    CaseModel {
+        id: d.id.clone(),
+        title: case_title(d),
+        kind: d.kind.to_string(),
+        basis: d.basis.to_string(),
+        side: d.side.as_str(),
+        state: d.state.as_str(),
+        counterpart: d.counterpart.clone(),
+        emergency: d.emergency,
+        deadlines: view
+            .deadlines
+            .iter()
+            .map(|x| DeadlineModel {
+                name: x.name.clone(),
+                due_at: x.due_at.clone(),
+                state: x.state.clone(),
+                class: deadline_class(&x.state),
+                cites: cites_of(&x.name),
+            })
+            .collect(),
+        duties: d.proposal.duties.iter().map(ToString::to_string).collect(),
+        note: d.proposal.note.clone(),
+        decision: d.decision.as_ref().map(|x| DecisionModel {
+            disposition: x.disposition.to_string(),
+            grounds: x.grounds.iter().map(ToString::to_string).collect(),
+            reasons: x.reasons.clone(),
+            conditions: x.conditions.clone(),
+            by: x.by.clone(),
+            at: x.at.clone(),
+        }),
+        thread,
+        deliveries,
+        events: view
+            .events
+            .iter()
+            .map(|e| EventModel {
+                at: e.at.clone(),
+                kind: e.kind.clone(),
+                actor: e.actor.clone(),
+                detail: event_detail(&e.data),
+            })
+            .collect(),
+    }
+}
+
+/// The few fields of an event's data worth a line on the timeline.
+fn event_detail(data: &serde_json::Value) -> String {
+    let mut parts = Vec::new();
+    for key in [
+        "outcome",
+        "disposition",
+        "state",
+        "reasons",
+        "override_reason",
+    ] {
+        if let Some(v) = data.get(key).and_then(serde_json::Value::as_str) {
+            parts.push(format!("{key}: {v}"));
+        }
+    }
+    parts.join("; ")
+}
+
+const FACTS: [&str; 8] = [
+    "political_offence",
+    "persecution",
+    "essential_interests",
+    "domestic_prohibition",
+    "fiscal_only",
+    "bank_secrecy",
+    "own_national",
+    "authorised_testing",
+];
+
+fn facts_of(scenario: &str) -> Facts {
+    comity_scenario::parse("case", scenario)
+        .map(|f| f.scenario.request.facts)
+        .unwrap_or_default()
+}
+
+fn fact_on(f: &Facts, name: &str) -> bool {
+    match name {
+        "political_offence" => f.political_offence,
+        "persecution" => f.persecution,
+        "essential_interests" => f.essential_interests,
+        "domestic_prohibition" => f.domestic_prohibition,
+        "fiscal_only" => f.fiscal_only,
+        "bank_secrecy" => f.bank_secrecy,
+        "own_national" => f.own_national,
+        "authorised_testing" => f.authorised_testing,
+        _ => false,
+    }
+}
+
+async fn render_case<S: Store, C: Clock, E: Entropy>(
+    node: &Node<S, C, E>,
+    actor: &Actor,
+    t: &'static Messages,
+    options: &UiOptions,
+    id: &str,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let view = match node.show(&actor.username, id).await {
+        Ok(v) => v,
+        Err(NodeError::UnknownCase(_)) => {
+            return message(
+                chrome(node, Some(actor), t, options, ""),
+                StatusCode::NOT_FOUND,
+                "404 — no such case",
+                "This node holds no case with that id.",
+            );
+        }
+        Err(e) => {
+            return message(
+                chrome(node, Some(actor), t, options, ""),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500",
+                &e.to_string(),
+            );
+        }
+    };
+    let doc = &view.case;
+    let forms = Forms::of(doc, actor);
+    let mut c = chrome(node, Some(actor), t, options, "");
+    c.error = error;
+    let engine = engine::of_case(doc)
+        .render_with(t)
+        .unwrap_or_else(|e| format!("<p>{e}</p>"));
+    let facts = facts_of(&doc.scenario);
+    let mut dispositions: Vec<Opt> = Disposition::ALL
+        .iter()
+        .filter(|d| **d != Disposition::Refused || actor.may(Action::Refuse))
+        .map(|d| Opt {
+            value: d.code().to_owned(),
+            label: format!(
+                "{} ({})",
+                i18n::disposition_words(t.lang, d.code()),
+                d.code()
+            ),
+            on: false,
+        })
+        .collect();
+    if let Some(first) = dispositions.first_mut() {
+        first.on = true;
+    }
+    let grounds: Vec<Opt> = doc
+        .proposal
+        .grounds
+        .iter()
+        .map(|g| Opt {
+            value: g.ground.to_string(),
+            label: format!("{} ({})", g.ground, g.status),
+            on: false,
+        })
+        .collect();
+    page(
+        status,
+        &CasePage {
+            chrome: c,
+            c: case_model(&view),
+            engine,
+            forms,
+            contents: opts(Content::ALL, &[]),
+            facts: FACTS
+                .iter()
+                .map(|f| Opt {
+                    value: (*f).to_owned(),
+                    label: (*f).to_owned(),
+                    on: fact_on(&facts, f),
+                })
+                .collect(),
+            grounds,
+            dispositions,
+        },
+    )
+}
+
+async fn case_page<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+    Path(id): Path<String>,
+) -> Response {
+    let actor = match require(&node, actor, Action::ViewCase, t, &options) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    render_case(&node, &actor, t, &options, &id, StatusCode::OK, None).await
+}
+
+/// What a case form asks of the node.
+enum Act {
+    Send(Option<String>),
+    Assess(Facts),
+    Clarify(String),
+    Answer(String, Vec<Content>),
+    Consult(Vec<Ground>, String),
+    Decide(DecideInput),
+}
+
+/// Runs a case form: role, CSRF, the use case; then back to the case page (303), or the case
+/// page again with the node's refusal and its status.
+async fn act<S: Store, C: Clock, E: Entropy>(
+    node: &Node<S, C, E>,
+    actor: Option<Actor>,
+    t: &'static Messages,
+    options: &UiOptions,
+    id: &str,
+    form: &Fields,
+    action: Action,
+    what: Act,
+) -> Response {
+    let actor = match require(node, actor, action, t, options) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !csrf_ok(&actor, form, &HeaderMap::new()) {
+        return csrf_refused(node, &actor, t, options);
+    }
+    let who = actor.username.as_str();
+    let done = match what {
+        Act::Send(reason) => node.send_with(who, id, reason.as_deref()).await,
+        Act::Assess(facts) => node.assess(who, id, Assessment { facts }).await,
+        Act::Clarify(q) => node.ask_clarification(who, id, &q).await,
+        Act::Answer(text, supplied) => node.answer_clarification(who, id, &text, &supplied).await,
+        Act::Consult(grounds, text) => node.consult(who, id, &grounds, &text).await,
+        Act::Decide(input) => node.decide(who, id, input).await,
+    };
+    match done {
+        Ok(_) => Redirect::to(&format!("/cases/{id}")).into_response(),
+        Err(e) => {
+            let status = match &e {
+                NodeError::UnknownCase(_) => StatusCode::NOT_FOUND,
+                NodeError::Store(_) | NodeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                NodeError::IllegalTransition { .. }
+                | NodeError::Conflict
+                | NodeError::ConsultationRequired(_)
+                | NodeError::PreservationExpired(_) => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            let text = format!("{} ({})", e, e.code());
+            render_case(node, &actor, t, options, id, status, Some(text)).await
+        }
+    }
+}
+
+async fn send<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Fields(form);
+    let reason = Some(form.text("override_reason")).filter(|r| !r.is_empty());
+    act(
+        &node,
+        actor,
+        t,
+        &options,
+        &id,
+        &form,
+        Action::Send,
+        Act::Send(reason),
+    )
+    .await
+}
+
+async fn assess<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Fields(form);
+    let on = form.all("fact");
+    let has = |n: &str| on.contains(&n);
+    let facts = Facts {
+        political_offence: has("political_offence"),
+        persecution: has("persecution"),
+        essential_interests: has("essential_interests"),
+        domestic_prohibition: has("domestic_prohibition"),
+        fiscal_only: has("fiscal_only"),
+        bank_secrecy: has("bank_secrecy"),
+        own_national: has("own_national"),
+        authorised_testing: has("authorised_testing"),
+        ..Facts::default()
+    };
+    act(
+        &node,
+        actor,
+        t,
+        &options,
+        &id,
+        &form,
+        Action::Assess,
+        Act::Assess(facts),
+    )
+    .await
+}
+
+async fn clarify<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Fields(form);
+    let q = form.text("question");
+    act(
+        &node,
+        actor,
+        t,
+        &options,
+        &id,
+        &form,
+        Action::Clarify,
+        Act::Clarify(q),
+    )
+    .await
+}
+
+async fn answer<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Fields(form);
+    let what = Act::Answer(form.text("text"), form.codes::<Content>("supplied"));
+    act(&node, actor, t, &options, &id, &form, Action::Answer, what).await
+}
+
+async fn consult<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Fields(form);
+    let what = Act::Consult(form.codes::<Ground>("ground"), form.text("text"));
+    act(&node, actor, t, &options, &id, &form, Action::Consult, what).await
+}
+
+async fn decide<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Fields(form);
+    let Some(disposition) = form.get("disposition").and_then(Disposition::from_code) else {
+        let Some(a) = actor else {
+            return Redirect::to("/login").into_response();
+        };
+        return render_case(
+            &node,
+            &a,
+            t,
+            &options,
+            &id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("choose a decision".into()),
+        )
+        .await;
+    };
+    // A refusal is a supervisor's: the matrix says who may.
+    let action = if disposition == Disposition::Refused {
+        Action::Refuse
+    } else {
+        Action::Decide
+    };
+    let input = DecideInput {
+        disposition,
+        grounds: form.codes::<Ground>("ground"),
+        reasons: form.text("reasons"),
+        conditions: form
+            .text("conditions")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        prosecution: None,
+        override_reason: None,
+    };
+    act(
+        &node,
+        actor,
+        t,
+        &options,
+        &id,
+        &form,
+        action,
+        Act::Decide(input),
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_keep_repeated_names() {
+        let f = Fields(vec![
+            ("data".into(), "subscriber".into()),
+            ("data".into(), "traffic".into()),
+            ("data".into(), "nonsense".into()),
+            ("csrf".into(), "x".into()),
+        ]);
+        assert_eq!(
+            f.codes::<DataCategory>("data"),
+            [DataCategory::Subscriber, DataCategory::Traffic]
+        );
+        assert_eq!(f.get("csrf"), Some("x"));
+        assert_eq!(f.text("missing"), "");
+    }
+}
