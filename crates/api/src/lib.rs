@@ -1,6 +1,7 @@
 //! The HTTP surface of a Comity node, as axum routers: the officer API ([`officer_router`]:
 //! JSON endpoints for every officer use case, `/healthz`, `/metrics`, `/openapi.json`) and the
-//! node-to-node endpoint ([`node_router`]: `POST /v1/envelopes`).
+//! node-to-node endpoint ([`node_router`]: `POST /v1/envelopes`, and `POST
+//! /v1/log/add-checkpoint` where the node witnesses its peers' logs).
 //!
 //! This crate opens no socket and knows nothing of TLS: the transport crate serves the node
 //! router behind mutual TLS, and the CLI serves the officer router. Handlers only translate
@@ -93,6 +94,8 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
             .get("/v1/cases/{id}/items/{item}", item::<S, C, E>)
             .get("/v1/deadlines/due", due::<S, C, E>)
             .get("/v1/audit", audit::<S, C, E>)
+            .get("/v1/log/alarms", alarms::<S, C, E>)
+            .post("/v1/log/alarms/{seq}/resolve", resolve_alarm::<S, C, E>)
             .post("/v1/maintenance/sweep", sweep::<S, C, E>)
             .get("/healthz", healthz::<S, C, E>)
             .get("/metrics", metrics_handler::<S, C, E>)
@@ -104,7 +107,9 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
     }
 
     fn node_routes(&self) -> Routes<Arc<Node<S, C, E>>> {
-        Routes::new().post("/v1/envelopes", peer::envelope::<S, C, E>)
+        Routes::new()
+            .post("/v1/envelopes", peer::envelope::<S, C, E>)
+            .post("/v1/log/add-checkpoint", peer::add_checkpoint::<S, C, E>)
     }
 
     /// Every route of the officer router (method in lower case, path template).

@@ -191,7 +191,8 @@ pub(crate) async fn report_html<S: Store + 'static, C: Clock + 'static, E: Entro
         origin: cp.origin().to_owned(),
         size: cp.size(),
         root: cp.root().to_string(),
-        cosigners: Vec::new(),
+        // Only witnesses the directory lists, and only cosignatures that verify.
+        cosigners: node.cosigners(&note),
     };
     (
         [

@@ -1,5 +1,6 @@
 //! `GET /metrics` in the Prometheus text format (version 0.0.4), written by hand: counters of
-//! requests by router, method, route and status, and gauges read from the store when scraped.
+//! requests by router, method, route and status, and gauges read from the store when scraped
+//! (cases, outbox, deadlines, witnessing alarms, cosignatures of the current checkpoint).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -179,6 +180,29 @@ pub(crate) async fn render<S: Store, C: Clock, E: Entropy>(
             "comity_deadlines{{state=\"overdue\"}} {}",
             g.deadlines_overdue
         );
+    }
+    // Witnessing: alarms raised on other logs, and the cosignatures this log's checkpoint got.
+    match node.alarm_counts().await {
+        Ok((total, open)) => {
+            t.push_str(
+                "# HELP comity_log_alarms Alarms this node raised as a witness (a log that showed two inconsistent checkpoints), open or resolved.\n\
+                 # TYPE comity_log_alarms gauge\n",
+            );
+            let _ = writeln!(t, "comity_log_alarms{{state=\"open\"}} {open}");
+            let _ = writeln!(
+                t,
+                "comity_log_alarms{{state=\"resolved\"}} {}",
+                total.saturating_sub(open)
+            );
+        }
+        Err(_) => t.push_str("# comity_log_alarms: the store did not answer\n"),
+    }
+    if let Ok(Some(note)) = node.log_checkpoint().await {
+        t.push_str(
+            "# HELP comity_log_cosignatures Witnesses of the directory whose cosignatures on this node's current checkpoint verify.\n\
+             # TYPE comity_log_cosignatures gauge\n",
+        );
+        let _ = writeln!(t, "comity_log_cosignatures {}", node.cosigners(&note).len());
     }
     t
 }

@@ -38,16 +38,16 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use comity_node::{
-    Assessment, CaseDoc, CaseView, Clock, DeadlineView, DecideInput, DeliverInput, Disposition,
-    Entropy, NewCase, Node, NodeError, ProductionOrderInput, ProsecutionSubmission,
-    State as CaseState,
+    AlarmView, Assessment, CaseDoc, CaseView, Clock, DeadlineView, DecideInput, DeliverInput,
+    Disposition, Entropy, Keep, NewCase, Node, NodeError, ProductionOrderInput,
+    ProsecutionSubmission, State as CaseState,
 };
 use comity_store::{CaseFilter, Store};
 use comity_types::{Content, DataCategory, Facts, Ground, ProtectedRole};
@@ -674,6 +674,48 @@ pub(crate) async fn audit<S: Store + 'static, C: Clock + 'static, E: Entropy + '
         })
         .collect();
     Ok(Json(Value::Array(list)))
+}
+
+/// The alarms this node raised as a witness (docs/log-format.md, section 5), oldest first (at
+/// most `limit`, default and maximum 1000, after `after`), each with its evidence and whether
+/// it is open.
+pub(crate) async fn alarms<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Officer(_officer): Officer,
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> Answer<Json<Vec<AlarmView>>> {
+    let Query(q) = q?;
+    let limit = q.limit.unwrap_or(1000).clamp(1, 1000);
+    Ok(Json(
+        node.log_alarms(q.after, limit).await.map_err(node_err)?,
+    ))
+}
+
+/// `POST /v1/log/alarms/{seq}/resolve`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveAlarm {
+    /// `held` (the checkpoint held when the alarm was raised) or `seen` (the one that raised
+    /// it): where the witness goes on from.
+    pub keep: Keep,
+    /// Why: what the officer found. Required; kept in the audit trail.
+    pub reason: String,
+}
+
+/// Resolves an open alarm: the witness cosigns the log again, from the checkpoint kept.
+pub(crate) async fn resolve_alarm<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Officer(officer): Officer,
+    seq: Result<Path<i64>, PathRejection>,
+    b: Result<Json<ResolveAlarm>, JsonRejection>,
+) -> Answer<Json<AlarmView>> {
+    let Path(seq) = seq?;
+    let b = body(b)?;
+    Ok(Json(
+        node.resolve_alarm(&officer, seq, b.keep, &b.reason)
+            .await
+            .map_err(node_err)?,
+    ))
 }
 
 /// Retention: deletes delivered data whose period has ended.

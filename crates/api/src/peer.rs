@@ -32,6 +32,29 @@
 //! | 503 | `storage` | the node cannot store now; nothing was recorded | retry |
 //!
 //! 404 `no_route` and 405 `method_not_allowed` answer other paths and methods.
+//!
+//! # Witnessing: `POST /v1/log/add-checkpoint`
+//!
+//! C2SP tlog-witness, with this node as the witness of the other authorities' logs
+//! ([`comity_node::Node::add_checkpoint`]; docs/log-format.md, section 5). The body is the
+//! spec's: `old <size>`, the consistency proof (base64 lines), an empty line, the signed
+//! checkpoint (at most [`MAX_WITNESS_BODY`] bytes). The caller must present the TLS client
+//! certificate the directory pins for the authority whose log the checkpoint is.
+//!
+//! | status | code | meaning | log side |
+//! |---|---|---|---|
+//! | 200 | — | body (`text/plain`): the cosignature line, `— <name> <base64>` and a newline | verify and attach |
+//! | 400 | `malformed`, `bad_old_size` | not an add-checkpoint body; `old` above the checkpoint's size | give up |
+//! | 403 | `malformed_checkpoint`, `bad_signature` | the checkpoint is not a signed checkpoint of the log's key (the directory's `log_vkey`) | give up |
+//! | 403 | `peer_not_log`, `no_client_certificate` | the certificate that carried it is not pinned for the log's authority (or there is none) | give up |
+//! | 403 | `alarm_open` | this witness holds an open alarm on the log: it cosigns nothing of it until an operator resolves the alarm | give up |
+//! | 404 | `unknown_log`, `not_a_witness` | no other authority of the directory has a log of that origin; this node has no witness key | give up |
+//! | 409 | — | `old` is not the size this witness holds: content type `text/x.tlog.size`, body the size held in decimal and a newline | ask again from that size |
+//! | 413 | `oversized` | larger than [`MAX_WITNESS_BODY`] | give up |
+//! | 422 | `inconsistent_log` | signed by the log, but another root for the size held, or a consistency proof from it that fails: an alarm was recorded with the evidence | give up |
+//! | 500, 503 | `internal`, `storage` | nothing was held or cosigned | retry later |
+//!
+//! Errors other than 409 have the usual JSON body.
 
 use axum::Extension;
 use axum::Json;
@@ -41,7 +64,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use comity_crypto::tls::PeerFingerprint;
-use comity_node::{Clock, Entropy};
+use comity_node::{Clock, Entropy, WitnessError};
 use comity_protocol::AuthorityId;
 use comity_store::Store;
 
@@ -50,6 +73,13 @@ use crate::officer::Shared;
 
 /// The largest body accepted: the protocol's limit on an envelope, and a trailing newline.
 pub const MAX_BODY: usize = comity_protocol::envelope::MAX_ENVELOPE_BYTES + 1;
+
+/// The largest `add-checkpoint` body: a checkpoint with a hundred signature lines and 63 proof
+/// lines fit in a quarter of it.
+pub const MAX_WITNESS_BODY: usize = 64 * 1024;
+
+/// The content type of a witness's 409 answer (C2SP tlog-witness).
+pub const TLOG_SIZE: &str = "text/x.tlog.size";
 
 fn is_json(headers: &HeaderMap) -> bool {
     headers
@@ -126,5 +156,69 @@ pub(crate) async fn envelope<S: Store + 'static, C: Clock + 'static, E: Entropy 
     match node.receive(&bytes).await {
         Ok(receipt) => (StatusCode::OK, Json(receipt)).into_response(),
         Err(e) => ApiError::from_node(&e, Surface::Peer).into_response(),
+    }
+}
+
+/// The answer to a refused `add-checkpoint` (see the table above).
+fn witness_refusal(e: &WitnessError) -> Response {
+    let status = match e {
+        WitnessError::SizeConflict { held, .. } => {
+            return (
+                StatusCode::CONFLICT,
+                [(header::CONTENT_TYPE, TLOG_SIZE)],
+                format!("{held}\n"),
+            )
+                .into_response();
+        }
+        WitnessError::Malformed(_) | WitnessError::OldSizeTooLarge { .. } => {
+            StatusCode::BAD_REQUEST
+        }
+        WitnessError::MalformedCheckpoint(_)
+        | WitnessError::BadSignature(_)
+        | WitnessError::PeerNotLog { .. }
+        | WitnessError::AlarmOpen { .. } => StatusCode::FORBIDDEN,
+        WitnessError::UnknownLog(_) | WitnessError::NotAWitness => StatusCode::NOT_FOUND,
+        WitnessError::Inconsistent { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        WitnessError::Node(n) => return ApiError::from_node(n, Surface::Peer).into_response(),
+    };
+    ApiError::new(status, e.code(), e.to_string()).into_response()
+}
+
+/// `POST /v1/log/add-checkpoint` (C2SP tlog-witness).
+pub(crate) async fn add_checkpoint<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    peer: Option<Extension<PeerFingerprint>>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Response {
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(r) => return ApiError::from(r).into_response(),
+    };
+    if bytes.len() > MAX_WITNESS_BODY {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "oversized",
+            format!("an add-checkpoint body is at most {MAX_WITNESS_BODY} bytes"),
+        )
+        .into_response();
+    }
+    // Only a log's own node may ask for its cosignature: without the certificate that says
+    // who is asking, nothing can be checked (the mutual-TLS listener always inserts it).
+    let Some(Extension(PeerFingerprint(peer))) = peer else {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "no_client_certificate",
+            "add-checkpoint is answered on the mutual-TLS listener only",
+        )
+        .into_response();
+    };
+    match node.add_checkpoint(&peer, &bytes).await {
+        Ok(cosigned) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            cosigned.body(),
+        )
+            .into_response(),
+        Err(e) => witness_refusal(&e),
     }
 }

@@ -37,6 +37,12 @@ pub enum DirectoryCommand {
         /// (`comity init` writes it).
         #[arg(long, value_name = "VKEY|@FILE")]
         log_vkey: Option<String>,
+        /// The verifier key with which the authority's node cosigns other logs (a C2SP
+        /// cosignature/v1 vkey named `<network>/<id>/witness`, or `@FILE`, e.g.
+        /// `@NODE_DIR/witness.vkey`), listed as its `witness_vkey` in place of the one its entry
+        /// has; with one entry only. By default the entry's own (`comity init` writes it).
+        #[arg(long, value_name = "VKEY|@FILE")]
+        witness_vkey: Option<String>,
         /// Use this time instead of the clock (`YYYY-MM-DDTHH:MM:SSZ`).
         #[arg(long, value_name = "TIME")]
         now: Option<String>,
@@ -77,6 +83,7 @@ pub fn run(cmd: DirectoryCommand) -> ExitCode {
             threshold,
             network,
             log_vkey,
+            witness_vkey,
             now,
         } => add(
             &directory,
@@ -84,7 +91,10 @@ pub fn run(cmd: DirectoryCommand) -> ExitCode {
             maintainer,
             threshold,
             &network,
-            log_vkey.as_deref(),
+            Vkeys {
+                log: log_vkey.as_deref(),
+                witness: witness_vkey.as_deref(),
+            },
             now.as_deref(),
         ),
         DirectoryCommand::Sign { directory, dir } => sign(&directory, &dir),
@@ -102,11 +112,19 @@ fn read_entry(path: &Path) -> Result<AuthorityEntry, CmdError> {
         .map_err(|e| CmdError::bad_input(format!("`{}`: {e}", path.display())))
 }
 
-/// A vkey given on the command line: the key itself, or `@FILE` for a file holding one.
-fn vkey_flag(text: &str) -> Result<String, CmdError> {
+/// The verifier keys given with `--log-vkey` and `--witness-vkey`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Vkeys<'a> {
+    log: Option<&'a str>,
+    witness: Option<&'a str>,
+}
+
+/// A vkey given on the command line (`flag`): the key itself, or `@FILE` for a file holding
+/// one.
+fn vkey_flag(flag: &str, text: &str) -> Result<String, CmdError> {
     let key = match text.strip_prefix('@') {
         Some(path) => {
-            let bytes = read_file(Path::new(path), "log verifier key")?;
+            let bytes = read_file(Path::new(path), "verifier key")?;
             String::from_utf8(bytes)
                 .map_err(|_| CmdError::bad_input(format!("`{path}` is not UTF-8 text")))?
                 .trim()
@@ -115,7 +133,7 @@ fn vkey_flag(text: &str) -> Result<String, CmdError> {
         None => text.trim().to_owned(),
     };
     comity_tlog::VerifierKey::parse(&key)
-        .map_err(|e| CmdError::bad_input(format!("--log-vkey: {e}")))?;
+        .map_err(|e| CmdError::bad_input(format!("{flag}: {e}")))?;
     Ok(key)
 }
 
@@ -125,15 +143,25 @@ fn add(
     maintainer: bool,
     threshold: Option<u64>,
     network: &str,
-    log_vkey: Option<&str>,
+    vkeys: Vkeys<'_>,
     now_flag: Option<&str>,
 ) -> CmdResult {
     let now = now(now_flag)?;
-    let log_vkey = log_vkey.map(vkey_flag).transpose()?;
-    if log_vkey.is_some() && entries.len() != 1 {
-        return Err(CmdError::bad_input(
-            "--log-vkey names the log key of one authority: add its entry alone",
-        ));
+    let log_vkey = vkeys.log.map(|k| vkey_flag("--log-vkey", k)).transpose()?;
+    let witness_vkey = vkeys
+        .witness
+        .map(|k| vkey_flag("--witness-vkey", k))
+        .transpose()?;
+    let flags = match (&log_vkey, &witness_vkey) {
+        (Some(_), Some(_)) => "--log-vkey and --witness-vkey name the keys",
+        (Some(_), None) => "--log-vkey names the log key",
+        (None, Some(_)) => "--witness-vkey names the witness key",
+        (None, None) => "",
+    };
+    if !flags.is_empty() && entries.len() != 1 {
+        return Err(CmdError::bad_input(format!(
+            "{flags} of one authority: add its entry alone"
+        )));
     }
     let mut dir = if file.exists() {
         editable(read_directory(file)?, now)?
@@ -149,24 +177,40 @@ fn add(
         if let Some(key) = &log_vkey {
             entry.log_vkey = Some(key.clone());
         }
+        if let Some(key) = &witness_vkey {
+            entry.witness_vkey = Some(key.clone());
+        }
         let id = entry.id.clone();
-        // An authority listed already gets its log key this way (a node made before the log):
-        // the rest of its entry must be as listed.
-        if let (Some(key), Some(listed)) =
-            (&log_vkey, dir.authorities.iter_mut().find(|a| a.id == id))
+        // An authority listed already gets its log or witness key this way (a node made before
+        // the log or witnessing): the rest of its entry must be as listed.
+        if !flags.is_empty()
+            && let Some(listed) = dir.authorities.iter_mut().find(|a| a.id == id)
         {
+            // The keys are compared with neither: one not given keeps what is listed.
             let mut same = entry.clone();
             same.log_vkey.clone_from(&listed.log_vkey);
+            same.witness_vkey.clone_from(&listed.witness_vkey);
             if same != *listed {
                 return Err(CmdError::bad_input(format!(
-                    "`{id}` is listed already with another entry; only its log key can be set this way"
+                    "`{id}` is listed already with another entry; only its log and witness keys can be set this way"
                 )));
             }
-            listed.log_vkey = Some(key.clone());
+            let mut set = Vec::new();
+            if let Some(key) = &log_vkey {
+                listed.log_vkey = Some(key.clone());
+                set.push("log key");
+            }
+            if let Some(key) = &witness_vkey {
+                listed.witness_vkey = Some(key.clone());
+                set.push("witness key");
+            }
+            listed
+                .validate(Some(dir.issued))
+                .map_err(|e| CmdError::bad_input(e.to_string()))?;
             dir.signatures.clear();
             dir.validate()
-                .map_err(|e| CmdError::bad_input(format!("--log-vkey: {e}")))?;
-            added.push(format!("{id} (log key)"));
+                .map_err(|e| CmdError::bad_input(e.to_string()))?;
+            added.push(format!("{id} ({})", set.join(", ")));
             continue;
         }
         dir.add_authority(entry)
@@ -296,6 +340,9 @@ fn show(file: &Path, json: bool) -> CmdResult {
         }
         if let Some(k) = &a.log_vkey {
             let _ = writeln!(s, "  log        {k}");
+        }
+        if let Some(k) = &a.witness_vkey {
+            let _ = writeln!(s, "  witness    {k}");
         }
     }
     for sig in &dir.signatures {

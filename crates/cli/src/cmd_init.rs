@@ -7,13 +7,21 @@
 //! `comity directory add` publishes it to the peers that verify the node's checkpoints. The
 //! network must be the one of the directory the authority joins (`--network`, default
 //! `comity`, as for `comity directory add`).
+//!
+//! The witness key is a C2SP tlog-cosignature key (`cosignature/v1`, type `0x04`) named
+//! `<network>/<authority id>/witness`, with which the node cosigns the checkpoints of the other
+//! authorities' logs (docs/log-format.md, section 5): `keys/witness.key` (mode 0600) and
+//! `witness.vkey`, listed as the entry's `witness_vkey`. It is drawn separately from the log
+//! key: one key never signs in both roles.
 
 use std::path::PathBuf;
 
 use comity_crypto::tls::TlsIdentity;
 use comity_crypto::{EncryptionSecret, SigningSecret};
 use comity_protocol::directory::KeyRecord;
-use comity_protocol::{AuthorityEntry, AuthorityId, NetworkName, PartyCode, Role, log_origin};
+use comity_protocol::{
+    AuthorityEntry, AuthorityId, NetworkName, PartyCode, Role, log_origin, witness_name,
+};
 use comity_tlog::{KeyType, SignerKey};
 
 use crate::cmd_support::{
@@ -141,6 +149,20 @@ fn init(args: InitArgs) -> CmdResult {
     )?;
     std::fs::write(node.log_vkey_path(), format!("{log_vkey}\n"))
         .map_err(|e| CmdError::failed(format!("cannot write the log's verifier key: {e}")))?;
+    let witness_key = SignerKey::from_seed(
+        &witness_name(&network, &id),
+        KeyType::CosignatureV1,
+        &zeroize::Zeroizing::new(random::<32>()?),
+    )
+    .map_err(|e| CmdError::failed(format!("the witness key: {e}")))?;
+    let witness_vkey = witness_key.verifier_key().to_string();
+    let skey = witness_key.to_skey();
+    write_secret(
+        &node.witness_key_path(),
+        &zeroize::Zeroizing::new(format!("{}\n", skey.as_str())),
+    )?;
+    std::fs::write(node.witness_vkey_path(), format!("{witness_vkey}\n"))
+        .map_err(|e| CmdError::failed(format!("cannot write the witness's verifier key: {e}")))?;
     write_secret(&node.tls_dir().join("key.pem"), &tls.key_pem())?;
     std::fs::write(node.tls_dir().join("cert.pem"), tls.cert_pem())
         .map_err(|e| CmdError::failed(format!("cannot write the certificate: {e}")))?;
@@ -162,7 +184,7 @@ fn init(args: InitArgs) -> CmdResult {
         valid_from: now,
         valid_until,
         log_vkey: Some(log_vkey.clone()),
-        witness_vkey: None,
+        witness_vkey: Some(witness_vkey.clone()),
     };
     entry
         .validate(None)
@@ -170,13 +192,14 @@ fn init(args: InitArgs) -> CmdResult {
     node.save_entry(&entry)?;
 
     out(&format!(
-        "created node `{}` in {}\n  signing key     {}\n  encryption key  {}\n  tls fingerprint {}\n  log key         {}\n  valid           {} to {}\nnext: comity directory add --directory DIRECTORY.json {}\n",
+        "created node `{}` in {}\n  signing key     {}\n  encryption key  {}\n  tls fingerprint {}\n  log key         {}\n  witness key     {}\n  valid           {} to {}\nnext: comity directory add --directory DIRECTORY.json {}\n",
         id,
         args.dir.display(),
         signing.key_id(),
         encryption.key_id(),
         tls.fingerprint(),
         log_vkey,
+        witness_vkey,
         now,
         valid_until,
         args.dir.display(),

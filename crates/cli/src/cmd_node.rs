@@ -282,6 +282,7 @@ impl NodeHandle {
             time_zone,
             envelope_lifetime_seconds: i64::from(lifetime_days) * 86_400,
             log_key: dir.log_key()?,
+            witness_key: dir.witness_key()?,
         };
         let db = args.node.join("node.db");
         let store = SqliteStore::open(&db)

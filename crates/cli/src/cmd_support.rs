@@ -139,6 +139,8 @@ pub fn create_private_dir(path: &Path) -> CmdResult {
 /// DIR/keys/encryption-<key id>.key   X25519 secret keys (mode 0600), old ones kept
 /// DIR/keys/log.key                   the transparency log's signed-note key (mode 0600)
 /// DIR/log.vkey                       its verifier key, as the directory's `log_vkey` lists it
+/// DIR/keys/witness.key               the C2SP cosignature/v1 key that cosigns peers' logs (0600)
+/// DIR/witness.vkey                   its verifier key, as the directory's `witness_vkey` lists it
 /// DIR/tls/cert.pem, DIR/tls/key.pem  the node's TLS certificate and key (key mode 0600)
 /// ```
 #[derive(Debug, Clone)]
@@ -193,6 +195,36 @@ impl NodeDir {
             Err(e) => {
                 return Err(CmdError::bad_input(format!(
                     "cannot read the log key `{}`: {e}",
+                    path.display()
+                )));
+            }
+        };
+        comity_tlog::SignerKey::parse(text.trim_end())
+            .map(Some)
+            .map_err(|e| CmdError::bad_input(format!("`{}`: {e}", path.display())))
+    }
+
+    /// The C2SP cosignature/v1 secret key (`PRIVATE+KEY+<network>/<id>/witness+...`) with
+    /// which the node cosigns other authorities' checkpoints.
+    pub fn witness_key_path(&self) -> PathBuf {
+        self.keys_dir().join("witness.key")
+    }
+
+    /// The witness's verifier key, public.
+    pub fn witness_vkey_path(&self) -> PathBuf {
+        self.root.join("witness.vkey")
+    }
+
+    /// The witness key, if the node has one (node directories made before witnessing have
+    /// none, and witness nothing).
+    pub fn witness_key(&self) -> Result<Option<comity_tlog::SignerKey>, CmdError> {
+        let path = self.witness_key_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => zeroize::Zeroizing::new(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(CmdError::bad_input(format!(
+                    "cannot read the witness key `{}`: {e}",
                     path.display()
                 )));
             }

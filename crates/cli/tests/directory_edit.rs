@@ -79,8 +79,9 @@ fn an_unsigned_version_accepts_keys_made_after_it_was_started() {
     ok(&["directory", "verify", "d.json"]);
 }
 
-/// Each entry lists its log's verifier key (`log_vkey`, from `comity init`); its name binds it
-/// to the directory's network; `--log-vkey` sets it, also for an authority listed already.
+/// Each entry lists its log's verifier key (`log_vkey`) and its witness's (`witness_vkey`),
+/// both from `comity init`; their names bind them to the directory's network; `--log-vkey` and
+/// `--witness-vkey` set them, also for an authority listed already.
 #[test]
 fn log_keys_are_listed_for_the_network_they_name() {
     let tmp = tempfile::tempdir().unwrap();
@@ -147,6 +148,27 @@ fn log_keys_are_listed_for_the_network_they_name() {
     .unwrap();
     let bo_vkey = bo_key.verifier_key().to_string();
     std::fs::write(d.join("bo.vkey"), format!("{bo_vkey}\n")).unwrap();
+    let bo_witness = comity_tlog::SignerKey::from_seed(
+        "pilot/bo-central-authority/witness",
+        comity_tlog::KeyType::CosignatureV1,
+        &[9; 32],
+    )
+    .unwrap()
+    .verifier_key()
+    .to_string();
+    // the log key alone is not enough: BO's witness key still names `comity`
+    let (code, _, stderr) = run(&[
+        "directory",
+        "add",
+        "--directory",
+        "d.json",
+        "bo",
+        "--log-vkey",
+        "@bo.vkey",
+        now,
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("witness_vkey"), "{stderr}");
     // one entry at a time
     let (code, _, stderr) = run(&[
         "directory",
@@ -168,6 +190,8 @@ fn log_keys_are_listed_for_the_network_they_name() {
         "bo",
         "--log-vkey",
         "@bo.vkey",
+        "--witness-vkey",
+        &bo_witness,
         now,
     ]);
     ok(&["directory", "sign", "--directory", "d.json", "--dir", "ar"]);
@@ -175,6 +199,13 @@ fn log_keys_are_listed_for_the_network_they_name() {
     let shown = ok(&["directory", "show", "d.json"]);
     assert!(shown.contains(&bo_vkey), "{shown}");
     assert!(shown.contains(ar_vkey.trim()), "{shown}");
+    assert!(shown.contains(&bo_witness), "{shown}");
+    let ar_witness = std::fs::read_to_string(d.join("ar/witness.vkey")).unwrap();
+    assert!(
+        ar_witness.starts_with("pilot/ar-central-authority/witness+"),
+        "{ar_witness}"
+    );
+    assert!(shown.contains(ar_witness.trim()), "{shown}");
     // a listed authority gets a new log key in the next version; nothing else may change
     let ar_key = comity_tlog::SignerKey::from_seed(
         "pilot/ar-central-authority",
@@ -208,4 +239,37 @@ fn log_keys_are_listed_for_the_network_they_name() {
         now,
     ]);
     assert_eq!(code, Some(2), "{stderr}");
+    // a witness key of the wrong type, or the log's own key in the witness's role, is refused
+    let (code, _, stderr) = run(&[
+        "directory",
+        "add",
+        "--directory",
+        "d.json",
+        "ar",
+        "--witness-vkey",
+        &ar_new,
+        "--now=2026-01-03T00:00:00Z",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("cosignature/v1"), "{stderr}");
+    let same = comity_tlog::SignerKey::from_seed(
+        "pilot/ar-central-authority/witness",
+        comity_tlog::KeyType::CosignatureV1,
+        &[8; 32],
+    )
+    .unwrap()
+    .verifier_key()
+    .to_string();
+    let (code, _, stderr) = run(&[
+        "directory",
+        "add",
+        "--directory",
+        "d.json",
+        "ar",
+        "--witness-vkey",
+        &same,
+        "--now=2026-01-03T00:00:00Z",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("same Ed25519 key"), "{stderr}");
 }

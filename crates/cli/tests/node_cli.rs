@@ -196,8 +196,8 @@ fn init_writes_private_keys_and_never_prints_them() {
             }
         }
     }
-    // signing, encryption and log keys, and the TLS key
-    assert_eq!(secrets, 4);
+    // signing, encryption, log and witness keys, and the TLS key
+    assert_eq!(secrets, 5);
     // the log's verifier key is public, named `<network>/<id>`, and listed in the entry
     let vkey = std::fs::read_to_string(d.join("ar/log.vkey")).unwrap();
     let vkey = vkey.trim();
@@ -213,6 +213,23 @@ fn init_writes_private_keys_and_never_prints_them() {
     let skey = std::fs::read_to_string(d.join("ar/keys/log.key")).unwrap();
     let skey = comity_tlog::SignerKey::parse(skey.trim()).unwrap();
     assert_eq!(skey.verifier_key().to_string(), vkey);
+    // so is the witness's, a cosignature/v1 key of its own named `<network>/<id>/witness`
+    let wkey = std::fs::read_to_string(d.join("ar/witness.vkey")).unwrap();
+    let wkey = wkey.trim();
+    assert!(
+        wkey.starts_with("comity/ar-point-of-contact-24-7/witness+"),
+        "{wkey}"
+    );
+    assert!(stdout.contains(wkey), "{stdout}");
+    assert_eq!(entry["witness_vkey"], wkey);
+    let wskey = std::fs::read_to_string(d.join("ar/keys/witness.key")).unwrap();
+    let wskey = comity_tlog::SignerKey::parse(wskey.trim()).unwrap();
+    assert_eq!(wskey.verifier_key().to_string(), wkey);
+    assert_eq!(wskey.key_type(), comity_tlog::KeyType::CosignatureV1);
+    assert_ne!(
+        wskey.verifier_key().public_key(),
+        skey.verifier_key().public_key()
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;

@@ -23,6 +23,9 @@ use comity_types::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
+mod witness;
+pub use witness::*;
+
 /// Who this node is: its authority id, keys, the directory it trusts, and its calendar.
 pub struct NodeConfig {
     pub id: AuthorityId,
@@ -38,6 +41,12 @@ pub struct NodeConfig {
     /// every event, but [`Node::checkpoint`] cannot sign. When the directory lists a `log_vkey`
     /// for this node, the key must be that one.
     pub log_key: Option<SignerKey>,
+    /// The key with which this node cosigns other authorities' checkpoints as their witness (a
+    /// C2SP cosignature/v1 key, type `0x04`, named `<network>/<authority id>/witness`), never
+    /// the log key. Without one the node witnesses nothing ([`Node::add_checkpoint`] answers
+    /// `not_a_witness`). When the directory lists a `witness_vkey` for this node, the key must
+    /// be that one.
+    pub witness_key: Option<SignerKey>,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -154,6 +163,10 @@ pub struct Node<S, C, E> {
     entropy: E,
     cfg: NodeConfig,
     rules: &'static RuleSet,
+    /// Held by each witness request from its first read to its last write, so that the check
+    /// against the held checkpoint, the alarm and the swap of one request never interleave with
+    /// another's (an alarm raised by one must be seen by the next; see `witness.rs`).
+    witness_lock: tokio::sync::Mutex<()>,
 }
 
 impl<S, C, E> std::fmt::Debug for Node<S, C, E> {
@@ -472,12 +485,40 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 )));
             }
         }
+        if let Some(key) = &cfg.witness_key {
+            if key.key_type() != comity_tlog::KeyType::CosignatureV1 {
+                return Err(NodeError::BadInput(format!(
+                    "the witness key `{}` is not a cosignature/v1 (type 0x04) key",
+                    key.name()
+                )));
+            }
+            // Peers verify this node's cosignatures with the directory's key.
+            if let Some(listed) = entry.witness_verifier() {
+                let listed = listed.map_err(|e| NodeError::BadInput(e.to_string()))?;
+                if listed != key.verifier_key() {
+                    return Err(NodeError::BadInput(format!(
+                        "the directory lists `{listed}` as the witness key of `{}`, but this node's witness key is `{}`",
+                        cfg.id,
+                        key.verifier_key()
+                    )));
+                }
+            }
+            if let Some(log) = &cfg.log_key
+                && log.verifier_key().public_key() == key.verifier_key().public_key()
+            {
+                return Err(NodeError::BadInput(
+                    "the witness key and the log key are the same Ed25519 key; each needs its own"
+                        .into(),
+                ));
+            }
+        }
         Ok(Self {
             store,
             clock,
             entropy,
             cfg,
             rules,
+            witness_lock: tokio::sync::Mutex::new(()),
         })
     }
 

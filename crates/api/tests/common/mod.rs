@@ -40,6 +40,8 @@ pub struct Keys {
     pub encryption: EncryptionSecret,
     /// The key of the authority's transparency log, named `comity-test/<id>`.
     pub log: comity_tlog::SignerKey,
+    /// The key with which its node cosigns other logs, named `comity-test/<id>/witness`.
+    pub witness: comity_tlog::SignerKey,
 }
 
 pub fn keys(party: &str, seed: u8) -> Keys {
@@ -56,6 +58,12 @@ pub fn keys_role(party: &str, role: Role, seed: u8) -> Keys {
         &format!("comity-test/{id}"),
         comity_tlog::KeyType::Ed25519,
         &[seed.wrapping_add(50); 32],
+    )
+    .unwrap();
+    let witness = comity_tlog::SignerKey::from_seed(
+        &format!("comity-test/{id}/witness"),
+        comity_tlog::KeyType::CosignatureV1,
+        &[seed.wrapping_add(70); 32],
     )
     .unwrap();
     let since = Timestamp::from_unix_seconds(T0 - 86_400).unwrap();
@@ -76,13 +84,14 @@ pub fn keys_role(party: &str, role: Role, seed: u8) -> Keys {
         valid_from: since,
         valid_until: Timestamp::from_unix_seconds(T0 + 10 * 365 * 86_400).unwrap(),
         log_vkey: Some(log.verifier_key().to_string()),
-        witness_vkey: None,
+        witness_vkey: Some(witness.verifier_key().to_string()),
     };
     Keys {
         entry,
         signing,
         encryption,
         log,
+        witness,
     }
 }
 
@@ -116,6 +125,7 @@ pub fn node_with<S: Store>(
         time_zone: jiff::tz::TimeZone::UTC,
         envelope_lifetime_seconds: 7 * 86_400,
         log_key: Some(k.log.clone()),
+        witness_key: Some(k.witness.clone()),
     };
     Node::new(store, clock, SeededEntropy::new([seed; 32]), cfg).unwrap()
 }

@@ -32,6 +32,8 @@ pub struct Keys {
     pub encryption: EncryptionSecret,
     /// The key of the authority's transparency log, named `comity-test/<id>`.
     pub log: SignerKey,
+    /// The key with which its node cosigns other logs, named `comity-test/<id>/witness`.
+    pub witness: SignerKey,
 }
 
 pub fn keys(party: &str, seed: u8) -> Keys {
@@ -48,6 +50,12 @@ pub fn keys_role(party: &str, role: Role, seed: u8) -> Keys {
         &format!("comity-test/{id}"),
         KeyType::Ed25519,
         &[seed.wrapping_add(50); 32],
+    )
+    .unwrap();
+    let witness = SignerKey::from_seed(
+        &format!("comity-test/{id}/witness"),
+        KeyType::CosignatureV1,
+        &[seed.wrapping_add(70); 32],
     )
     .unwrap();
     let since = Timestamp::from_unix_seconds(T0 - 86_400).unwrap();
@@ -68,13 +76,14 @@ pub fn keys_role(party: &str, role: Role, seed: u8) -> Keys {
         valid_from: since,
         valid_until: Timestamp::from_unix_seconds(T0 + 10 * 365 * 86_400).unwrap(),
         log_vkey: Some(log.verifier_key().to_string()),
-        witness_vkey: None,
+        witness_vkey: Some(witness.verifier_key().to_string()),
     };
     Keys {
         entry,
         signing,
         encryption,
         log,
+        witness,
     }
 }
 
@@ -102,6 +111,7 @@ pub fn config(k: &Keys, dir: &VerifiedDirectory) -> NodeConfig {
         time_zone: jiff::tz::TimeZone::UTC,
         envelope_lifetime_seconds: 7 * 86_400,
         log_key: Some(k.log.clone()),
+        witness_key: Some(k.witness.clone()),
     }
 }
 
@@ -128,6 +138,7 @@ pub fn node_with<S: Store>(
         time_zone: jiff::tz::TimeZone::UTC,
         envelope_lifetime_seconds: 7 * 86_400,
         log_key: Some(k.log.clone()),
+        witness_key: Some(k.witness.clone()),
     };
     Node::new(store, clock, SeededEntropy::new([seed; 32]), cfg).unwrap()
 }

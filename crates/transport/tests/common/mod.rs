@@ -68,6 +68,8 @@ struct Keys {
     encryption: EncryptionSecret,
     /// The key of the authority's transparency log, named `comity-test/<id>`.
     log: comity_tlog::SignerKey,
+    /// The key with which its node cosigns other logs, named `comity-test/<id>/witness`.
+    witness: comity_tlog::SignerKey,
 }
 
 fn keys(party: &str, seed: u8, addr: SocketAddr, tls: &TlsIdentity) -> Keys {
@@ -79,6 +81,12 @@ fn keys(party: &str, seed: u8, addr: SocketAddr, tls: &TlsIdentity) -> Keys {
         &format!("comity-test/{id}"),
         comity_tlog::KeyType::Ed25519,
         &[seed.wrapping_add(50); 32],
+    )
+    .unwrap();
+    let witness = comity_tlog::SignerKey::from_seed(
+        &format!("comity-test/{id}/witness"),
+        comity_tlog::KeyType::CosignatureV1,
+        &[seed.wrapping_add(70); 32],
     )
     .unwrap();
     let since = Timestamp::from_unix_seconds(NOT_BEFORE).unwrap();
@@ -99,13 +107,14 @@ fn keys(party: &str, seed: u8, addr: SocketAddr, tls: &TlsIdentity) -> Keys {
         valid_from: since,
         valid_until: Timestamp::from_unix_seconds(NOT_AFTER).unwrap(),
         log_vkey: Some(log.verifier_key().to_string()),
-        witness_vkey: None,
+        witness_vkey: Some(witness.verifier_key().to_string()),
     };
     Keys {
         entry,
         signing,
         encryption,
         log,
+        witness,
     }
 }
 
@@ -137,6 +146,7 @@ fn node(
         time_zone: jiff::tz::TimeZone::UTC,
         envelope_lifetime_seconds: 7 * 86_400,
         log_key: Some(k.log),
+        witness_key: Some(k.witness),
     };
     Arc::new(Node::new(store, clock, SeededEntropy::new([seed; 32]), cfg).unwrap())
 }
