@@ -62,6 +62,9 @@ pub struct Composed {
     pub supplied: Vec<Content>,
     pub ours: Vec<Instrument>,
     pub theirs: Vec<Instrument>,
+    /// A suggested deadline in hours, with its reasons (UNCC 40(26)); not part of the facts.
+    pub hours: Option<u32>,
+    pub deadline_reason: String,
 }
 
 impl Composed {
@@ -89,6 +92,8 @@ impl Composed {
             supplied: Vec::new(),
             ours: vec![Instrument::Uncc, Instrument::Bud],
             theirs: vec![Instrument::Uncc, Instrument::Bud],
+            hours: None,
+            deadline_reason: String::new(),
         }
     }
 
@@ -121,6 +126,8 @@ impl Composed {
             supplied: f.codes_of::<Content>("supplied"),
             ours: f.codes_of::<Instrument>("ours"),
             theirs: f.codes_of::<Instrument>("theirs"),
+            hours: get("hours").parse::<u32>().ok().filter(|h| *h > 0),
+            deadline_reason: get("deadline_reason").chars().take(2000).collect(),
         }
     }
 

@@ -769,6 +769,8 @@ struct ComposePage {
     contents: Vec<Opt>,
     ours: Vec<Opt>,
     theirs: Vec<Opt>,
+    hours: String,
+    deadline_reason: String,
     check: String,
 }
 
@@ -824,6 +826,8 @@ fn compose_form<S: Store, C: Clock, E: Entropy>(
             ],
             &f.theirs,
         ),
+        hours: f.hours.map(|h| h.to_string()).unwrap_or_default(),
+        deadline_reason: f.deadline_reason.clone(),
         check,
     }
 }
@@ -897,6 +901,8 @@ async fn compose<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
                 NewCase {
                     scenario,
                     counterpart: f.counterpart.clone(),
+                    respond_within_hours: f.hours,
+                    deadline_reason: Some(f.deadline_reason.clone()).filter(|r| !r.is_empty()),
                     ..NewCase::default()
                 },
             )
