@@ -8,13 +8,21 @@
 //! checkpoint task waits 200 ms for the writes that follow, then signs a checkpoint if the log
 //! grew ([`comity_node::Node::checkpoint`], stored by compare-and-swap). On shutdown it signs
 //! one last after every other task has stopped.
+//!
+//! Witnessing (docs/log-format.md, section 5): when the checkpoint changes, and every
+//! [`WITNESS_INTERVAL`] for the witnesses that failed, the node asks every other authority that
+//! lists a `witness_vkey` to cosign it ([`comity_transport::Witnessing`]); its node endpoint
+//! answers the same requests of its peers. Each alarm it raises as a witness is logged as a
+//! warning when it is raised, and every open one again when the node starts.
 
 // `serve` prints the addresses it listens on for the operator; everything else goes to the log.
 #![allow(clippy::print_stdout)]
 
 use crate::cmd_node::{CliNode, NodeArgs, NodeHandle, OsEntropy};
 use comity_api::Api;
-use comity_transport::{Deliverer, DeliveryOptions, load_identity, peer_pins, serve_mtls};
+use comity_transport::{
+    Deliverer, DeliveryOptions, WitnessOptions, Witnessing, load_identity, peer_pins, serve_mtls,
+};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -123,17 +131,62 @@ fn signalled(rx: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()
     }
 }
 
-/// Signs a checkpoint if the log grew (nothing to do without a log key).
-async fn sign_checkpoint(node: &CliNode, id: &str) {
-    if node.log_vkey().is_none() {
-        return;
-    }
+/// Signs a checkpoint if the log grew (nothing to do without a log key); the size of the
+/// current one.
+async fn sign_checkpoint(node: &CliNode, id: &str) -> Option<u64> {
+    node.log_vkey()?;
     match node.checkpoint().await {
         Ok(note) => {
             let size = note.lines().nth(1).unwrap_or("?");
             tracing::debug!(node = %id, size = %size, "checkpoint");
+            size.parse().ok()
         }
-        Err(e) => tracing::warn!(node = %id, error = %e, "checkpoint"),
+        Err(e) => {
+            tracing::warn!(node = %id, error = %e, "checkpoint");
+            None
+        }
+    }
+}
+
+/// How often the witnessing task asks again the witnesses that have not cosigned the current
+/// checkpoint (it asks at once when the checkpoint changes).
+const WITNESS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How often the node looks for alarms it raised as a witness, to log them.
+const ALARM_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Logs each alarm this node raises as a witness, and, as it starts, every one still open: a
+/// forked log is what witnessing exists to catch, and the operator must hear of it.
+async fn watch_alarms(node: Arc<CliNode>, id: String, stop: impl std::future::Future<Output = ()>) {
+    let mut stop = std::pin::pin!(stop);
+    let mut after = 0;
+    let mut starting = true;
+    loop {
+        match node.log_alarms(after, 1000).await {
+            Ok(alarms) => {
+                for a in &alarms {
+                    after = after.max(a.seq);
+                    if a.open || !starting {
+                        tracing::warn!(
+                            node = %id, alarm = a.seq, origin = %a.origin,
+                            kind = %a.evidence.get("kind").and_then(|v| v.as_str()).unwrap_or("?"),
+                            why = %a.evidence.get("why").and_then(|v| v.as_str()).unwrap_or("?"),
+                            open = a.open,
+                            "ALARM: a log showed this witness two checkpoints that cannot both be true; none of its checkpoints is cosigned until an officer resolves the alarm (GET /v1/log/alarms)"
+                        );
+                    }
+                }
+                if alarms.len() == 1000 {
+                    continue;
+                }
+                starting = false;
+            }
+            Err(e) => tracing::warn!(node = %id, error = %e, "reading the witness's alarms"),
+        }
+        tokio::select! {
+            () = &mut stop => return,
+            () = tokio::time::sleep(ALARM_POLL) => {}
+        }
     }
 }
 
@@ -246,13 +299,25 @@ pub async fn start(
     }));
     tasks.push(deliverer.spawn(signalled(shutdown)));
 
-    // Checkpoints: after a write, wait for the writes that follow, then sign if the log grew.
+    // Checkpoints: after a write, wait for the writes that follow, then sign if the log grew;
+    // a new checkpoint goes to the witnesses at once.
     if node.log_vkey().is_some() {
+        let witness_wake = Arc::new(tokio::sync::Notify::new());
+        let witnessing = Witnessing::new(
+            node.clone(),
+            load_identity(&config.node.join("tls")).map_err(|e| e.to_string())?,
+            WitnessOptions {
+                interval: WITNESS_INTERVAL,
+                ..WitnessOptions::default()
+            },
+        );
+        tasks.push(witnessing.spawn(witness_wake.clone(), signalled(shutdown)));
         let signer = node.clone();
         let woken = logged.clone();
         let mut stop = Box::pin(signalled(shutdown));
         let who = id.clone();
         tasks.push(tokio::spawn(async move {
+            let mut last = None;
             loop {
                 tokio::select! {
                     _ = &mut stop => return,
@@ -262,10 +327,19 @@ pub async fn start(
                     _ = &mut stop => return,
                     _ = tokio::time::sleep(CHECKPOINT_DEBOUNCE) => {}
                 }
-                sign_checkpoint(&signer, &who).await;
+                let size = sign_checkpoint(&signer, &who).await;
+                if size.is_some() && size != last {
+                    last = size;
+                    witness_wake.notify_one();
+                }
             }
         }));
     }
+    tasks.push(tokio::spawn(watch_alarms(
+        node.clone(),
+        id.clone(),
+        signalled(shutdown),
+    )));
 
     // The deadline task and retention, on a timer.
     let every = std::time::Duration::from_secs(config.maintenance_seconds.unwrap_or(60).max(1));

@@ -487,19 +487,13 @@ where
         {
             return Ok(c.client.clone());
         }
-        let mut tls = client_config(&self.identity, PinnedPeers::new(pins.iter().copied()))
-            .map_err(|e| format!("tls client configuration: {e}"))?;
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .http1_only()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(self.opts.connect_timeout)
-            .timeout(self.opts.request_timeout)
-            .pool_max_idle_per_host(self.opts.per_peer)
-            .build()
-            .map_err(|e| format!("http client: {}", describe(&e)))?;
+        let client = pinned_client(
+            &self.identity,
+            pins,
+            self.opts.connect_timeout,
+            self.opts.request_timeout,
+            self.opts.per_peer,
+        )?;
         clients.insert(
             to.as_str().to_owned(),
             PeerClient {
@@ -511,8 +505,32 @@ where
     }
 }
 
+/// An HTTP/1.1 client over mutual TLS that presents `identity` and trusts exactly the
+/// certificates `pins` (one peer's), with no proxy and no redirects.
+pub(crate) fn pinned_client(
+    identity: &TlsIdentity,
+    pins: &[Sha256Digest],
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    idle_per_host: usize,
+) -> Result<reqwest::Client, String> {
+    let mut tls = client_config(identity, PinnedPeers::new(pins.iter().copied()))
+        .map_err(|e| format!("tls client configuration: {e}"))?;
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .http1_only()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(connect_timeout)
+        .timeout(request_timeout)
+        .pool_max_idle_per_host(idle_per_host)
+        .build()
+        .map_err(|e| format!("http client: {}", describe(&e)))
+}
+
 /// An error with its causes ("error sending request: … : invalid peer certificate …").
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut text = if e.is_timeout() {
         format!("timed out: {e}")
     } else {
@@ -531,7 +549,7 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// The start of an error response's body, for the record.
-async fn excerpt(mut response: reqwest::Response) -> String {
+pub(crate) async fn excerpt(mut response: reqwest::Response) -> String {
     const MAX: usize = 300;
     let mut bytes = Vec::new();
     while bytes.len() < MAX {

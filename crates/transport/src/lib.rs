@@ -8,6 +8,11 @@
 //!   envelope's bytes to `<recipient node_endpoint>/v1/envelopes` over pinned mutual TLS, and
 //!   records the result with `mark_delivered` or `mark_failed` (exponential backoff with
 //!   jitter, see [`Backoff`]). Emergencies (priority 0) have a lane of their own.
+//! - [`Witnessing`]: the log side of witnessing. It asks every other authority that lists a
+//!   `witness_vkey` to cosign the node's current checkpoint (C2SP tlog-witness
+//!   `add-checkpoint` at `<node_endpoint>/v1/log/add-checkpoint`, same pinned mutual TLS) and
+//!   gives the answers to the node, which verifies and attaches them. Best effort: bounded
+//!   concurrency and timeouts, failures logged and tried again.
 //!
 //! One rustls provider for the whole workspace: `ring`; every TLS configuration here comes from
 //! `comity_crypto::tls`, which names the provider explicitly.
@@ -16,6 +21,7 @@ mod backoff;
 mod deliver;
 mod error;
 mod server;
+mod witness;
 
 pub use backoff::Backoff;
 /// The fingerprint of a peer's client certificate, in every request's extensions (as is
@@ -24,6 +30,7 @@ pub use comity_crypto::tls::PeerFingerprint;
 pub use deliver::{Deliverer, DeliveryOptions, Outcome, Tally};
 pub use error::TransportError;
 pub use server::{ServerOptions, serve_mtls, serve_mtls_with};
+pub use witness::{WitnessOptions, WitnessTally, Witnessing};
 
 use comity_crypto::tls::{PinnedPeers, TlsIdentity};
 use comity_node::{Clock, Entropy, Node};

@@ -191,8 +191,10 @@ impl Federation {
                 "--now",
                 &since,
             ]);
-            // Each authority is listed with its log's key, which peers verify checkpoints with.
+            // Each authority is listed with its log's key, which peers verify checkpoints with,
+            // and its witness's key, which they verify its cosignatures of theirs with.
             let log_vkey = format!("@{}", dir.join("log.vkey").display());
+            let witness_vkey = format!("@{}", dir.join("witness.vkey").display());
             if i == AR {
                 comity(&[
                     "directory",
@@ -203,6 +205,8 @@ impl Federation {
                     "--maintainer",
                     "--log-vkey",
                     &log_vkey,
+                    "--witness-vkey",
+                    &witness_vkey,
                 ]);
             } else {
                 let entry = dir.join("authority.json").display().to_string();
@@ -214,6 +218,8 @@ impl Federation {
                     &entry,
                     "--log-vkey",
                     &log_vkey,
+                    "--witness-vkey",
+                    &witness_vkey,
                 ]);
             }
             let config = format!(
