@@ -17,125 +17,16 @@
 //! `COMITY_REQUIRE_SHARED=1`, as CI runs it). With `COMITY_SCREENSHOTS=DIR` it saves the
 //! screenshots that docs/screenshots/ holds.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod demo_support;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use demo_support::{Killed, Login, demo, free_port};
 use fantoccini::{Client, ClientBuilder, Locator};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// Kills a child process when dropped (the demo, chromedriver), whatever the test did.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A login printed by the demo: node, role, username, password.
-#[derive(Debug, Clone)]
-struct Login {
-    node: String,
-    role: String,
-    username: String,
-    password: String,
-}
-
-struct Demo {
-    _child: Killed,
-    urls: Vec<(String, String)>,
-    logins: Vec<Login>,
-}
-
-impl Demo {
-    fn url(&self, node: &str) -> String {
-        self.urls
-            .iter()
-            .find(|(n, _)| n == node)
-            .map(|(_, u)| u.clone())
-            .unwrap()
-    }
-
-    fn login(&self, node: &str, role: &str) -> Login {
-        self.logins
-            .iter()
-            .find(|l| l.node == node && l.role == role)
-            .cloned()
-            .unwrap()
-    }
-}
-
-/// Starts `comity demo` (serving after its script) and reads its URLs and logins.
-fn demo(dir: &std::path::Path) -> Demo {
-    let base = 40_000 + (std::process::id() % 200) as u16 * 24;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_comity"))
-        .args(["demo", "--port-base", &base.to_string(), "--dir"])
-        .arg(dir.join("federation"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let child = Killed(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut urls = Vec::new();
-    let mut logins = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        assert!(Instant::now() < deadline, "the demo did not start serving");
-        let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) else {
-            continue;
-        };
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            [node, "officer", "API", url, ..] => urls.push(((*node).to_owned(), (*url).to_owned())),
-            [node, role, username, "/", password]
-                if ["officer", "supervisor", "auditor"].contains(role) =>
-            {
-                logins.push(Login {
-                    node: (*node).to_owned(),
-                    role: (*role).to_owned(),
-                    username: (*username).to_owned(),
-                    password: (*password).to_owned(),
-                });
-            }
-            _ => {}
-        }
-        if line.contains("keeps serving") {
-            break;
-        }
-        assert!(!line.contains("the script stopped"), "{line}");
-    }
-    // Keep draining the demo's output so that it never blocks on a full pipe.
-    std::thread::spawn(move || while rx.recv().is_ok() {});
-    assert_eq!(urls.len(), 4, "{urls:?}");
-    assert_eq!(logins.len(), 12, "{logins:?}");
-    Demo {
-        _child: child,
-        urls,
-        logins,
-    }
-}
 
 async fn browser() -> (Client, Killed) {
     let port = free_port();
@@ -259,7 +150,7 @@ async fn an_officer_composes_and_sends_and_a_supervisor_refuses_with_reasons_in_
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let demo = demo(dir.path());
+    let demo = demo(40_000 + (std::process::id() % 200) as u16 * 24, dir.path());
     let ar = demo.url("ar-central-authority");
     let bo = demo.url("bo-central-authority");
     let (c, _driver) = browser().await;

@@ -697,7 +697,7 @@ pub fn check_username(name: &str) -> Result<(), AccountError> {
 
 pub fn check_password(p: &str) -> Result<(), AccountError> {
     let n = p.chars().count();
-    if n < MIN_PASSWORD || n > 1024 {
+    if !(MIN_PASSWORD..=1024).contains(&n) {
         return Err(AccountError::BadInput(format!(
             "a password needs {MIN_PASSWORD} to 1024 characters"
         )));

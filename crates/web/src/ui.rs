@@ -215,6 +215,8 @@ fn message(chrome: Chrome, status: StatusCode, heading: &str, text: &str) -> Res
 }
 
 /// The actor, allowed to do `action`: else the login page (no actor) or 403 (wrong role).
+// The error is the page to answer with, returned as it is: boxing it would gain nothing.
+#[allow(clippy::result_large_err)]
 fn require<S: Store, C: Clock, E: Entropy>(
     node: &Node<S, C, E>,
     actor: Option<Actor>,
@@ -1323,6 +1325,8 @@ enum Act {
 
 /// Runs a case form: role, CSRF, the use case; then back to the case page (303), or the case
 /// page again with the node's refusal and its status.
+// One argument per thing a case form brings; a struct of them would only rename them.
+#[allow(clippy::too_many_arguments)]
 async fn act<S: Store, C: Clock, E: Entropy>(
     node: &Node<S, C, E>,
     actor: Option<Actor>,
