@@ -312,6 +312,16 @@ async fn an_officer_composes_and_sends_and_a_supervisor_refuses_with_reasons_in_
     wait_text(&c, "#timeline", "decided").await;
     shot(&c, "case-decided").await;
 
+    // Each conclusion links to its article in the treaty browser; the directory shows the
+    // authorities and their keys.
+    click(&c, "table.grounds a").await;
+    let rule = wait_text(&c, "table.rules", "UNCC 40(21)").await;
+    assert!(rule.contains("essential"), "{rule}");
+    shot(&c, "treaty").await;
+    c.goto(&format!("{bo}/directory")).await.unwrap();
+    wait_text(&c, "main", "ar-central-authority").await;
+    shot(&c, "directory").await;
+
     // An officer of another authority: Borduria's node has no case of Arcadia's own.
     c.goto(&format!("{bo}/cases/{draft}")).await.unwrap();
     wait_text(&c, "main h1", "404").await;

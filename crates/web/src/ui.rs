@@ -57,6 +57,8 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
         .route("/cases/{id}/answer", post(answer::<S, C, E>))
         .route("/cases/{id}/consult", post(consult::<S, C, E>))
         .route("/cases/{id}/decide", post(decide::<S, C, E>))
+        .route("/treaty", get(treaty::<S, C, E>))
+        .route("/directory", get(directory::<S, C, E>))
         .layer(Extension(auth))
         .layer(Extension(options))
 }
@@ -151,6 +153,13 @@ fn chrome<S: Store, C: Clock, E: Entropy>(
                     current: href == here,
                 });
             }
+        }
+        for (href, label) in [("/directory", t.directory), ("/treaty", t.treaty)] {
+            nav.push(NavItem {
+                href,
+                label,
+                current: href == here,
+            });
         }
         nav.push(NavItem {
             href: "/report",
@@ -1554,4 +1563,223 @@ mod tests {
         assert_eq!(f.get("csrf"), Some("x"));
         assert_eq!(f.text("missing"), "");
     }
+}
+
+// ----- the treaty browser and the directory -----------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "treaty.html")]
+struct TreatyPage {
+    chrome: Chrome,
+    q: String,
+    rules: Vec<RuleModel>,
+}
+
+struct RuleModel {
+    instrument: String,
+    label: String,
+    origin: String,
+    verified: bool,
+    cites: Vec<Cite>,
+    quote: String,
+    note: String,
+}
+
+/// `GET /treaty?q=`: every encoded rule, or those citing `q` (a citation or its prefix), or
+/// else those whose words contain `q`.
+async fn treaty<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let actor = match require(&node, actor, Action::ViewTreaty, t, &options) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let q = query
+        .as_deref()
+        .and_then(|qs| {
+            qs.split('&')
+                .find_map(|kv| kv.strip_prefix("q="))
+                .map(form_decode)
+        })
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(200)
+        .collect::<String>();
+    let c = chrome(&node, Some(&actor), t, &options, "/treaty");
+    let rules = match comity_rules::RuleSet::builtin() {
+        Ok(r) => r,
+        Err(e) => return message(c, StatusCode::INTERNAL_SERVER_ERROR, "500", &e.to_string()),
+    };
+    let files: Vec<&str> = comity_rules::BUILTIN_FILES
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    let listed = if q.is_empty() {
+        rules.listing()
+    } else {
+        let by_cite = rules.citing(&q);
+        if by_cite.is_empty() {
+            let needle = q.to_lowercase();
+            rules
+                .listing()
+                .into_iter()
+                .filter(|l| {
+                    l.label.to_lowercase().contains(&needle)
+                        || l.provision.quote.to_lowercase().contains(&needle)
+                        || l.provision.note.to_lowercase().contains(&needle)
+                        || l.provision
+                            .cites
+                            .iter()
+                            .any(|c| c.to_string().to_lowercase().contains(&needle))
+                })
+                .collect()
+        } else {
+            by_cite
+        }
+    };
+    let models = listed
+        .iter()
+        .map(|l| RuleModel {
+            instrument: l.instrument.to_string(),
+            label: l.label.clone(),
+            origin: format!(
+                "{}:{}",
+                files
+                    .get(usize::from(l.provision.origin.file))
+                    .copied()
+                    .unwrap_or("?"),
+                l.provision.origin.line
+            ),
+            verified: l.provision.verified,
+            cites: l
+                .provision
+                .cites
+                .iter()
+                .map(|c| Cite::of(&c.to_string()))
+                .collect(),
+            quote: l.provision.quote.to_string(),
+            note: l.provision.note.to_string(),
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        &TreatyPage {
+            chrome: c,
+            q,
+            rules: models,
+        },
+    )
+}
+
+/// A form-encoded value decoded (`+` is a space; a bad escape is kept as written).
+fn form_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(v) = hex {
+                    out.push(v);
+                    i += 2;
+                } else {
+                    out.push(b'%');
+                }
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[derive(Template)]
+#[template(path = "directory.html")]
+struct DirectoryPage {
+    chrome: Chrome,
+    network: String,
+    version: u64,
+    authorities: Vec<AuthorityModel>,
+}
+
+struct AuthorityModel {
+    id: String,
+    name: String,
+    party: String,
+    role: String,
+    me: bool,
+    officer_endpoint: String,
+    node_endpoint: String,
+    signing: Vec<String>,
+    encryption: Vec<String>,
+    tls: Vec<String>,
+    log_vkey: Option<String>,
+}
+
+async fn directory<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+) -> Response {
+    let actor = match require(&node, actor, Action::ViewDirectory, t, &options) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let d = node.directory().directory();
+    let me = node.id();
+    let authorities = d
+        .authorities
+        .iter()
+        .map(|a| AuthorityModel {
+            id: a.id.to_string(),
+            name: a.name.to_string(),
+            party: a.party.to_string(),
+            role: a.role.to_string(),
+            me: &a.id == me,
+            officer_endpoint: a.officer_endpoint.to_string(),
+            node_endpoint: a.node_endpoint.to_string(),
+            signing: a
+                .signing_keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}{}",
+                        k.kid,
+                        if k.rotated.is_some() {
+                            " (rotated)"
+                        } else {
+                            ""
+                        }
+                    )
+                })
+                .collect(),
+            encryption: a
+                .encryption_keys
+                .iter()
+                .map(|k| k.kid.to_string())
+                .collect(),
+            tls: a.tls_fingerprints.iter().map(ToString::to_string).collect(),
+            log_vkey: a.log_vkey.clone(),
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        &DirectoryPage {
+            chrome: chrome(&node, Some(&actor), t, &options, "/directory"),
+            network: d.network.to_string(),
+            version: d.version,
+            authorities,
+        },
+    )
 }
