@@ -561,6 +561,9 @@ pub struct Badge {
 /// the deadline sections list every case with a running deadline whatever its age).
 const PER_STATE: u32 = 200;
 
+/// Cases due soon or overdue listed beyond the per-state lists, at most.
+const EXTRA_DUE: usize = 500;
+
 /// Hours before a deadline when it counts as "due soon" on the inbox.
 const SOON_HOURS: i64 = 48;
 
@@ -636,10 +639,15 @@ pub async fn inbox_sections<S: Store, C: Clock, E: Entropy>(
             }
         }
     }
-    // Cases with a running deadline that fell outside the per-state lists.
-    for id in first.keys() {
-        if !seen.contains(id)
-            && let Some(row) = node.store().case(id).await?
+    // Cases overdue or due soon that fell outside the per-state lists (the earliest few
+    // hundred: an inbox is read by a person).
+    let soon = now.saturating_add(SOON_HOURS * 3_600_000);
+    let mut extra: Vec<&comity_store::DeadlineRow> =
+        first.values().filter(|d| d.due_at <= soon).collect();
+    extra.sort_by_key(|d| d.due_at);
+    for d in extra.into_iter().take(EXTRA_DUE) {
+        if !seen.contains(&d.case_id)
+            && let Some(row) = node.store().case(&d.case_id).await?
             && let Ok(doc) = serde_json::from_value::<CaseDoc>(row.doc)
         {
             seen.insert(doc.id.clone());
@@ -735,11 +743,19 @@ fn badge(d: &comity_store::DeadlineRow, now: i64) -> Badge {
     }
 }
 
-/// The title of a case: the scenario's title, else its kind.
+/// The title of a case: the scenario's title, else its kind. A plain `title = "…"` line is
+/// read as it is (the inbox shows hundreds of cases); anything else is parsed as TOML.
 fn case_title(d: &CaseDoc) -> String {
-    comity_scenario::parse("case", &d.scenario)
-        .ok()
-        .map(|f| f.scenario.title)
+    let plain = d.scenario.lines().find_map(|l| {
+        let v = l.strip_prefix("title = \"")?.strip_suffix('"')?;
+        (!v.contains('\\') && !v.contains('"')).then(|| v.to_owned())
+    });
+    plain
+        .or_else(|| {
+            comity_scenario::parse("case", &d.scenario)
+                .ok()
+                .map(|f| f.scenario.title)
+        })
         .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| format!("{} ({})", d.kind, d.basis))
 }
