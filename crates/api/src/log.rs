@@ -150,18 +150,26 @@ async fn report_of<S: Store>(
     Ok(report)
 }
 
+/// The current checkpoint (parsed, and its note) and the report of its tree; a response when
+/// there is none yet or the log cannot be read.
+async fn checkpoint_and_report<S: Store>(
+    store: &S,
+    cache: &ReportCache,
+) -> Result<(Checkpoint, String, Arc<Report>), Response> {
+    let (cp, note) = current(store)
+        .await?
+        .ok_or_else(|| not_found("this node has not signed a checkpoint yet"))?;
+    let report = report_of(store, cache, &cp, &note).await?;
+    Ok((cp, note, report))
+}
+
 /// `GET /v1/report`.
 pub(crate) async fn report_json<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
     State(node): State<Shared<S, C, E>>,
     Extension(cache): Extension<ReportCache>,
 ) -> Response {
-    let (cp, note) = match current(node.store()).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return not_found("this node has not signed a checkpoint yet"),
-        Err(r) => return r,
-    };
-    match report_of(node.store(), &cache, &cp, &note).await {
-        Ok(report) => (
+    match checkpoint_and_report(node.store(), &cache).await {
+        Ok((_, _, report)) => (
             [
                 (header::CONTENT_TYPE, "application/json"),
                 (header::CACHE_CONTROL, "no-cache"),
@@ -178,13 +186,8 @@ pub(crate) async fn report_html<S: Store + 'static, C: Clock + 'static, E: Entro
     State(node): State<Shared<S, C, E>>,
     Extension(cache): Extension<ReportCache>,
 ) -> Response {
-    let (cp, note) = match current(node.store()).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return not_found("this node has not signed a checkpoint yet"),
-        Err(r) => return r,
-    };
-    let report = match report_of(node.store(), &cache, &cp, &note).await {
-        Ok(r) => r,
+    let (cp, note, report) = match checkpoint_and_report(node.store(), &cache).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let about = comity_web::LogAbout {
