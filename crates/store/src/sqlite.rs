@@ -527,20 +527,30 @@ impl Store for SqliteStore {
     }
 
     async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
-        let rows = sqlx::query(
+        // With a state, say so plainly: `?1 IS NULL OR state = ?1` keeps SQLite from using
+        // `cases_by_state`, and a state with few cases would be looked for through them all.
+        let sql = if filter.state.is_some() {
+            "SELECT id, version, side, kind, basis, state, counterpart, emergency, created_at,
+                    updated_at, doc
+             FROM cases
+             WHERE state = ?1 AND (?2 IS NULL OR side = ?2)
+             ORDER BY created_at, id
+             LIMIT ?3"
+        } else {
             "SELECT id, version, side, kind, basis, state, counterpart, emergency, created_at,
                     updated_at, doc
              FROM cases
              WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR side = ?2)
              ORDER BY created_at, id
-             LIMIT ?3",
-        )
-        .bind(&filter.state)
-        .bind(&filter.side)
-        .bind(limit(filter.limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+             LIMIT ?3"
+        };
+        let rows = sqlx::query(sql)
+            .bind(&filter.state)
+            .bind(&filter.side)
+            .bind(limit(filter.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         all(&rows, case_row)
     }
 

@@ -562,7 +562,7 @@ pub struct Badge {
 const PER_STATE: u32 = 200;
 
 /// Cases due soon or overdue listed beyond the per-state lists, at most.
-const EXTRA_DUE: usize = 500;
+const EXTRA_DUE: usize = 200;
 
 /// Hours before a deadline when it counts as "due soon" on the inbox.
 const SOON_HOURS: i64 = 48;
