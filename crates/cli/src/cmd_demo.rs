@@ -27,6 +27,10 @@ pub struct DemoArgs {
     /// Where to create the nodes (default: a new directory under the system's temp dir).
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// A training sandbox: every page of the officer UI says so, and offers guided exercises
+    /// on the demo's fictional cases.
+    #[arg(long)]
+    training: bool,
 }
 
 struct Authority {
@@ -160,7 +164,7 @@ fn fresh_dir() -> Result<PathBuf, String> {
 const DEMO_NETWORK: &str = "comity-demo";
 
 /// Keys, certificates and a signed directory for the four authorities.
-fn set_up(dir: &Path, base: u16) -> Result<Vec<ServeConfig>, String> {
+fn set_up(dir: &Path, base: u16, training: bool) -> Result<Vec<ServeConfig>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let directory = dir.join("directory.json");
     let mut configs = Vec::new();
@@ -203,7 +207,7 @@ fn set_up(dir: &Path, base: u16) -> Result<Vec<ServeConfig>, String> {
             poll_millis: Some(50),
             trust_officer_header: None,
             secure_cookies: None,
-            training: false,
+            training,
         });
     }
     // Every key exists before the directory's first version is issued: a version may not list
@@ -855,7 +859,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
         "Comity demo: four authorities on loopback, nodes in {}",
         dir.display()
     );
-    let configs = match set_up(&dir, args.port_base) {
+    let configs = match set_up(&dir, args.port_base, args.training) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");

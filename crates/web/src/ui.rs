@@ -59,6 +59,7 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
         .route("/cases/{id}/decide", post(decide::<S, C, E>))
         .route("/treaty", get(treaty::<S, C, E>))
         .route("/directory", get(directory::<S, C, E>))
+        .route("/training", get(training::<S, C, E>))
         .layer(Extension(auth))
         .layer(Extension(options))
 }
@@ -153,6 +154,13 @@ fn chrome<S: Store, C: Clock, E: Entropy>(
                     current: href == here,
                 });
             }
+        }
+        if options.training {
+            nav.push(NavItem {
+                href: "/training",
+                label: "Exercises",
+                current: here == "/training",
+            });
         }
         for (href, label) in [("/directory", t.directory), ("/treaty", t.treaty)] {
             nav.push(NavItem {
@@ -1798,4 +1806,32 @@ async fn directory<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>
             authorities,
         },
     )
+}
+
+#[derive(Template)]
+#[template(path = "training.html")]
+struct TrainingPage {
+    chrome: Chrome,
+}
+
+/// The guided exercises of a training node (404 on a real one).
+async fn training<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+) -> Response {
+    let Some(actor) = actor else {
+        return Redirect::to("/login").into_response();
+    };
+    let c = chrome(&node, Some(&actor), t, &options, "/training");
+    if !options.training {
+        return message(
+            c,
+            StatusCode::NOT_FOUND,
+            "404",
+            "This node is not a training node.",
+        );
+    }
+    page(StatusCode::OK, &TrainingPage { chrome: c })
 }
