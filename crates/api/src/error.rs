@@ -38,6 +38,10 @@ impl ApiError {
     /// The answer to a node error on `surface`: the one mapping from [`NodeError`] to HTTP.
     pub fn from_node(e: &NodeError, surface: Surface) -> Self {
         let status = node_status(e, surface);
+        if status.is_server_error() {
+            // The answer hides the cause from peers; the node's own log must not.
+            tracing::error!(code = e.code(), ?surface, error = %e, "request failed on this node");
+        }
         let message = match e {
             // Peers learn that they should retry, not how the store failed.
             NodeError::Store(_) | NodeError::Internal(_) if surface == Surface::Peer => {
