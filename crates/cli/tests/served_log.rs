@@ -92,27 +92,34 @@ async fn the_served_log_verifies_and_its_report_is_recomputed_from_it() {
         let vkey = format!("@{}", vkey_file.display());
         let url = node.url("/log");
 
-        // The checkpoint is signed shortly after the last write; wait until the served report
-        // stops changing, then compare it with the one recomputed from the served log.
-        let mut served = served_report(&fed, who).await;
-        let mut agreed = false;
-        for _ in 0..50 {
-            let (code, ours, err) = comity_out(
-                &[
-                    "report", "--format", "json", "--quiet", "--vkey", &vkey, &url,
-                ],
-                None,
-            );
-            assert_eq!(code, 0, "{}: {err}", node.id);
-            let again = served_report(&fed, who).await;
-            if ours == served && again == served {
-                agreed = true;
-                break;
+        // The checkpoint is signed shortly after the last write: wait until the served report
+        // counts both decisions, then compare it with the one recomputed from the served log
+        // (checking that the served one did not move meanwhile).
+        let mut agreed = None;
+        for _ in 0..100 {
+            let served = served_report(&fed, who).await;
+            let counted: serde_json::Value = serde_json::from_str(&served).unwrap();
+            if counted["decisions"]["total"] == 2 {
+                let (code, ours, err) = comity_out(
+                    &[
+                        "report", "--format", "json", "--quiet", "--vkey", &vkey, &url,
+                    ],
+                    None,
+                );
+                assert_eq!(code, 0, "{}: {err}", node.id);
+                if ours == served && served_report(&fed, who).await == served {
+                    agreed = Some(served);
+                    break;
+                }
             }
-            served = again;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(agreed, "{}: the served report never matched", node.id);
+        let served = agreed.unwrap_or_else(|| {
+            panic!(
+                "{}: the served report never counted both decisions and matched",
+                node.id
+            )
+        });
         let report: serde_json::Value = serde_json::from_str(&served).unwrap();
         assert_eq!(report["format"], "comity.report/1");
         assert_eq!(report["decisions"]["total"], 2, "{}: {report}", node.id);
