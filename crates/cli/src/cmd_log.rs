@@ -44,8 +44,9 @@ pub enum LogCommand {
     /// which tile, bundle, entry or signature), 2 on bad arguments or a source that cannot be
     /// read.
     Verify(VerifyArgs),
-    /// Write a node's log as static files in the C2SP tlog-tiles layout, with its key in
-    /// `DIR/vkey` (signing a new checkpoint first if the log grew).
+    /// Write a node's log as static files in the C2SP tlog-tiles layout into the `--to`
+    /// directory, with the log's key in its file `vkey` (signing a new checkpoint first if the
+    /// log grew).
     Export(crate::cmd_log_export::ExportArgs),
 }
 
