@@ -110,6 +110,9 @@ impl Entropy for OsEntropy {
 struct NodeToml {
     time_zone: Option<String>,
     envelope_lifetime_days: Option<u32>,
+    /// What this node's own Party is bound by (`instruments`, `reservations`, `refuse_on`):
+    /// used in place of what a request says about it.
+    party: Option<comity_node::OwnParty>,
 }
 
 /// An error of a node command: its exit code, a stable code, and the message.
@@ -283,6 +286,7 @@ impl NodeHandle {
             envelope_lifetime_seconds: i64::from(lifetime_days) * 86_400,
             log_key: dir.log_key()?,
             witness_key: dir.witness_key()?,
+            own_party: config.party,
         };
         let db = args.node.join("node.db");
         let store = SqliteStore::open(&db)

@@ -660,6 +660,19 @@ fn a_time_zone_moves_the_end_of_a_day() {
     );
     std::fs::write(d.join("bo").join("node.toml"), "timezone = \"UTC\"\n").unwrap();
     fails(d, &["case", "list", "--node", "bo", NOW], 2, "timezone");
+    // The node's own Party profile is read from `[party]`, and refused when malformed.
+    std::fs::write(
+        d.join("bo").join("node.toml"),
+        "[party]\ninstruments = [\"UNCC\", \"BUD\"]\nrefuse_on = [\"political_offence\"]\n",
+    )
+    .unwrap();
+    ok(d, &["case", "list", "--node", "bo", NOW]);
+    std::fs::write(
+        d.join("bo").join("node.toml"),
+        "[party]\ninstruments = [\"UNCC\"]\nrefuse_on = [\"politics\"]\n",
+    )
+    .unwrap();
+    fails(d, &["case", "list", "--node", "bo", NOW], 2, "politics");
     fails(
         d,
         &["case", "list", "--node", "nowhere", NOW],

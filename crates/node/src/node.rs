@@ -47,6 +47,56 @@ pub struct NodeConfig {
     /// `not_a_witness`). When the directory lists a `witness_vkey` for this node, the key must
     /// be that one.
     pub witness_key: Option<SignerKey>,
+    /// What this node's own Party is bound by, as the node knows it: instruments,
+    /// reservations and domestic `refuse_on`. A request states a profile of every Party, the
+    /// requested one included; on receipt the node puts this one in place of what the
+    /// requesting Party wrote about it (recording the difference), so that another Party cannot
+    /// change what the engine says about our reservations or our law. `None`: the request's
+    /// statement is used as it is.
+    pub own_party: Option<OwnParty>,
+}
+
+/// The requested Party's own profile (see [`NodeConfig::own_party`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnParty {
+    pub instruments: Vec<comity_types::Instrument>,
+    #[serde(default)]
+    pub reservations: Vec<comity_types::Citation>,
+    #[serde(default)]
+    pub refuse_on: Vec<comity_types::Ground>,
+}
+
+impl OwnParty {
+    /// Puts this profile in place of the scenario's statement about Party `code`; the
+    /// statement replaced, when it differed.
+    fn apply(&self, scenario: &mut Scenario, code: comity_types::PartyCode) -> Option<Value> {
+        let party = scenario.parties.iter_mut().find(|p| p.code == code)?;
+        let held_instruments: comity_types::Set<comity_types::Instrument> =
+            self.instruments.iter().copied().collect();
+        let held_refuse_on: comity_types::Set<comity_types::Ground> =
+            self.refuse_on.iter().copied().collect();
+        let mut held_reservations = self.reservations.clone();
+        held_reservations.sort();
+        held_reservations.dedup();
+        let mut stated_reservations = party.reservations.clone();
+        stated_reservations.sort();
+        if party.instruments == held_instruments
+            && party.refuse_on == held_refuse_on
+            && stated_reservations == held_reservations
+        {
+            return None;
+        }
+        let stated = json!({
+            "instruments": party.instruments.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+            "reservations": party.reservations.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "refuse_on": party.refuse_on.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
+        });
+        party.instruments = held_instruments;
+        party.reservations = held_reservations;
+        party.refuse_on = held_refuse_on;
+        Some(stated)
+    }
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -2533,6 +2583,12 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 self.check_parties(&file.scenario, &sender, &self.cfg.id)?;
                 // The date of the scenario is the day the requested Party receives the request.
                 file.scenario.date = self.today();
+                let to = file.scenario.request.to;
+                let replaced = self
+                    .cfg
+                    .own_party
+                    .as_ref()
+                    .and_then(|own| own.apply(&mut file.scenario, to));
                 let scenario = comity_scenario::to_toml(&file.scenario);
                 let proposal = self.proposal(&file.scenario);
                 let doc = CaseDoc {
@@ -2573,7 +2629,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 w.change
                     .cases
                     .push(CaseWrite::Insert(to_row(&doc, 1, now, now)?));
-                w.event(&doc.id, 1, "received", from, json!({"envelope": envelope, "outcome": doc.proposal.outcome, "review_required": doc.proposal.review_required}));
+                w.event(&doc.id, 1, "received", from, json!({"envelope": envelope, "outcome": doc.proposal.outcome, "review_required": doc.proposal.review_required, "own_party_replaced": replaced}));
                 w.leaf(self.case_leaf(&doc, Event::RequestReceived)?)?;
                 Ok((w.change, doc.id))
             }

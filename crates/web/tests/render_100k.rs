@@ -145,6 +145,7 @@ async fn inbox_and_case_pages_with_a_large_store() {
                 envelope_lifetime_seconds: 7 * 86_400,
                 log_key: None,
                 witness_key: None,
+                own_party: None,
             },
         )
         .unwrap(),

@@ -126,6 +126,7 @@ pub fn node_with<S: Store>(
         envelope_lifetime_seconds: 7 * 86_400,
         log_key: Some(k.log.clone()),
         witness_key: Some(k.witness.clone()),
+        own_party: None,
     };
     Node::new(store, clock, SeededEntropy::new([seed; 32]), cfg).unwrap()
 }

@@ -112,6 +112,7 @@ pub fn config(k: &Keys, dir: &VerifiedDirectory) -> NodeConfig {
         envelope_lifetime_seconds: 7 * 86_400,
         log_key: Some(k.log.clone()),
         witness_key: Some(k.witness.clone()),
+        own_party: None,
     }
 }
 
@@ -130,7 +131,18 @@ pub fn node_with<S: Store>(
     clock: Arc<ManualClock>,
     seed: u8,
 ) -> TestNode<S> {
-    let cfg = NodeConfig {
+    Node::new(
+        store,
+        clock,
+        SeededEntropy::new([seed; 32]),
+        node_config(k, dir),
+    )
+    .unwrap()
+}
+
+/// The configuration of the node of `k`, with the keys the directory lists for it.
+pub fn node_config(k: &Keys, dir: &VerifiedDirectory) -> NodeConfig {
+    NodeConfig {
         id: k.entry.id.clone(),
         signing: clone_signing(k),
         encryption: clone_encryption(k),
@@ -139,8 +151,8 @@ pub fn node_with<S: Store>(
         envelope_lifetime_seconds: 7 * 86_400,
         log_key: Some(k.log.clone()),
         witness_key: Some(k.witness.clone()),
-    };
-    Node::new(store, clock, SeededEntropy::new([seed; 32]), cfg).unwrap()
+        own_party: None,
+    }
 }
 
 fn clone_signing(k: &Keys) -> SigningSecret {

@@ -147,6 +147,7 @@ fn node(
         envelope_lifetime_seconds: 7 * 86_400,
         log_key: Some(k.log),
         witness_key: Some(k.witness),
+        own_party: None,
     };
     Arc::new(Node::new(store, clock, SeededEntropy::new([seed; 32]), cfg).unwrap())
 }
