@@ -1234,18 +1234,24 @@ fn facts_of(scenario: &str) -> Facts {
         .unwrap_or_default()
 }
 
-fn fact_on(f: &Facts, name: &str) -> bool {
+/// The field of `f` a fact's form name stands for (the names of [`FACTS`]).
+fn fact_field<'a>(f: &'a mut Facts, name: &str) -> Option<&'a mut bool> {
     match name {
-        "political_offence" => f.political_offence,
-        "persecution" => f.persecution,
-        "essential_interests" => f.essential_interests,
-        "domestic_prohibition" => f.domestic_prohibition,
-        "fiscal_only" => f.fiscal_only,
-        "bank_secrecy" => f.bank_secrecy,
-        "own_national" => f.own_national,
-        "authorised_testing" => f.authorised_testing,
-        _ => false,
+        "political_offence" => Some(&mut f.political_offence),
+        "persecution" => Some(&mut f.persecution),
+        "essential_interests" => Some(&mut f.essential_interests),
+        "domestic_prohibition" => Some(&mut f.domestic_prohibition),
+        "fiscal_only" => Some(&mut f.fiscal_only),
+        "bank_secrecy" => Some(&mut f.bank_secrecy),
+        "own_national" => Some(&mut f.own_national),
+        "authorised_testing" => Some(&mut f.authorised_testing),
+        _ => None,
     }
+}
+
+fn fact_on(f: &Facts, name: &str) -> bool {
+    let mut f = *f;
+    fact_field(&mut f, name).is_some_and(|on| *on)
 }
 
 async fn render_case<S: Store, C: Clock, E: Entropy>(
@@ -1436,19 +1442,12 @@ async fn assess<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let form = Fields(form);
-    let on = form.all("fact");
-    let has = |n: &str| on.contains(&n);
-    let facts = Facts {
-        political_offence: has("political_offence"),
-        persecution: has("persecution"),
-        essential_interests: has("essential_interests"),
-        domestic_prohibition: has("domestic_prohibition"),
-        fiscal_only: has("fiscal_only"),
-        bank_secrecy: has("bank_secrecy"),
-        own_national: has("own_national"),
-        authorised_testing: has("authorised_testing"),
-        ..Facts::default()
-    };
+    let mut facts = Facts::default();
+    for name in form.all("fact") {
+        if let Some(on) = fact_field(&mut facts, name) {
+            *on = true;
+        }
+    }
     act(
         &node,
         actor,
