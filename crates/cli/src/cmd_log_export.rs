@@ -88,14 +88,15 @@ pub async fn export(node: &CliNode, node_dir: &Path, to: &Path) -> Result<Export
             node_dir.join("log.vkey").display()
         ))
     })?;
+    // Tiles are read for the store's current tree, which may have grown since the checkpoint;
+    // a tile's bytes do not depend on that (a partial tile's width is in its path), so these
+    // are exactly the checkpoint's tiles.
+    let size = node.store().log_head().await.map_err(store)?.size;
     let mut files = 0;
     for path in tiles_between(0, cp.size()) {
-        // Tiles are read for the store's current tree, which may have grown since the
-        // checkpoint; a tile's bytes do not depend on that (a partial tile's width is in its
-        // path), so these are exactly the checkpoint's tiles.
         let bytes = node
             .store()
-            .log_tile(node.store().log_head().await.map_err(store)?.size, path)
+            .log_tile(size, path)
             .await
             .map_err(store)?
             .ok_or_else(|| {
