@@ -16,7 +16,7 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use comity_node::{Clock, Entropy};
+use comity_node::{Clock, Entropy, NodeError};
 use comity_store::{Store, StoreError};
 use comity_tlog::{Checkpoint, TilePath, note::Note};
 use comity_transparency::{Report, ReportBuilder};
@@ -75,11 +75,7 @@ pub(crate) async fn tile<S: Store + 'static, C: Clock + 'static, E: Entropy + 's
     let Ok(tile) = TilePath::parse(&format!("tile/{path}")) else {
         return not_found("not a tile path of this log");
     };
-    let head = match node.store().log_head().await {
-        Ok(h) => h,
-        Err(e) => return unavailable(&e),
-    };
-    match node.store().log_tile(head.size, tile).await {
+    match node.log_tile(&tile).await {
         Ok(Some(bytes)) => (
             [
                 (header::CONTENT_TYPE, "application/octet-stream"),
@@ -88,8 +84,9 @@ pub(crate) async fn tile<S: Store + 'static, C: Clock + 'static, E: Entropy + 's
             bytes,
         )
             .into_response(),
-        Ok(None) | Err(StoreError::OutOfRange(_)) => not_found("the log has no such tile yet"),
-        Err(e) => unavailable(&e),
+        Ok(None) => not_found("the log has no such tile yet"),
+        Err(NodeError::Store(e)) => unavailable(&e),
+        Err(e) => ApiError::from_node(&e, crate::error::Surface::Officer).into_response(),
     }
 }
 
