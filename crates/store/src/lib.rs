@@ -7,8 +7,10 @@
 //! compare-and-swap on the case version so that two writers never both win. Reads return rows
 //! as written. The store knows SQL and nothing of treaties.
 //!
-//! [`Store`] is implemented for SQLite ([`sqlite::SqliteStore`]) and, for tests, by
-//! [`faulty::FaultyStore`], which fails the n-th write of a change on demand.
+//! [`Store`] is implemented for SQLite ([`sqlite::SqliteStore`], a node on one machine), for
+//! PostgreSQL ([`postgres::PgStore`], several replicas of a node on one database) and, for
+//! tests, by [`faulty::FaultyStore`], which fails the n-th write of a change on demand. One
+//! conformance suite (`tests/conformance`) holds both backends to the same contract.
 //!
 //! **Group commit.** [`Store::apply`] returns `Ok` only once its change is durably committed,
 //! yet a node does not pay one disk sync per change: [`sqlite::SqliteStore`] queues every
@@ -30,6 +32,8 @@
 //! so are the checkpoints this node holds of other logs ([`Store::swap_peer_checkpoint`]).
 
 pub mod faulty;
+pub mod postgres;
+pub mod scratch;
 pub mod sqlite;
 
 use serde_json::Value;
