@@ -70,6 +70,29 @@ pub fn skip<T>(why: &str) -> Option<T> {
     None
 }
 
+/// The PostgreSQL server that tests create their databases on: `COMITY_TEST_DATABASE_URL`, else
+/// `postgres://postgres@127.0.0.1:5432/test` (the database named is only where the harness
+/// connects to create and drop its own).
+pub fn test_database_url() -> String {
+    std::env::var("COMITY_TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// Prints a visible skip message for a test that needs PostgreSQL and gives `None`; under
+/// `CI=true` (or `COMITY_REQUIRE_SHARED=1`) it fails the test instead: CI has a server.
+#[allow(clippy::panic)]
+pub fn skip_postgres<T>(why: &str) -> Option<T> {
+    if std::env::var("CI").as_deref() == Ok("true")
+        || std::env::var("COMITY_REQUIRE_SHARED").as_deref() == Ok("1")
+    {
+        panic!("PostgreSQL is required here (CI=true) but {why}");
+    }
+    eprintln!("SKIPPED: no PostgreSQL for this test: {why} (set COMITY_TEST_DATABASE_URL)");
+    None
+}
+
 /// One of the independent Go verifiers of `shared/tools` (`notever`, `tilecheck`): `$NOTEVER` /
 /// `$TILECHECK` if set, else `<workspace>/target/go-tools/NAME`, else built there by
 /// `shared/tools/build-go-tools.sh` (which installs Go from Debian's packages if missing).
