@@ -274,6 +274,7 @@ fn set_up(dir: &Path, base: u16, poll_millis: u64) -> Result<Vec<ServeConfig>, S
             poll_millis: Some(poll_millis),
             trust_officer_header: None,
             secure_cookies: None,
+            auth: Default::default(),
             training: false,
         });
     }

@@ -207,6 +207,7 @@ fn set_up(dir: &Path, base: u16, training: bool) -> Result<Vec<ServeConfig>, Str
             poll_millis: Some(50),
             trust_officer_header: None,
             secure_cookies: None,
+            auth: Default::default(),
             training,
         });
     }

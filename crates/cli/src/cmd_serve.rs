@@ -71,6 +71,50 @@ pub struct ServeConfig {
     /// A training node: every page of the officer UI says so.
     #[serde(default)]
     pub training: bool,
+    /// Login limits and session lifetimes (`[auth]`).
+    #[serde(default)]
+    pub auth: AuthSettings,
+}
+
+/// The `[auth]` table of a node's configuration: login limits and session lifetimes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Failed logins of one account within the window before the next is refused (default 5).
+    pub login_failures_per_account: Option<usize>,
+    /// Failed logins from one client address within the window before the next is refused
+    /// (default 20; behind a proxy every client has the proxy's address).
+    pub login_failures_per_address: Option<usize>,
+    /// Failed logins in all within the window before every login is refused (default 50).
+    pub login_failures_all: Option<usize>,
+    /// The login limit's window in minutes (default 15).
+    pub login_window_minutes: Option<u32>,
+    /// A session without a request for this many minutes ends (default 30).
+    pub session_idle_minutes: Option<u32>,
+    /// A session ends this many hours after the login, however active (default 12).
+    pub session_hours: Option<u32>,
+}
+
+impl AuthSettings {
+    /// The login limits and session lifetimes these settings make (defaults for the rest).
+    pub fn policy(&self) -> comity_web::auth::Policy {
+        let d = comity_web::auth::Policy::default();
+        let minutes = |m: Option<u32>, d: i64| m.map_or(d, |m| i64::from(m) * 60_000);
+        comity_web::auth::Policy {
+            failures_per_account: self
+                .login_failures_per_account
+                .unwrap_or(d.failures_per_account),
+            failures_per_address: self
+                .login_failures_per_address
+                .unwrap_or(d.failures_per_address),
+            failures_all: self.login_failures_all.unwrap_or(d.failures_all),
+            failure_window_ms: minutes(self.login_window_minutes, d.failure_window_ms),
+            idle_ms: minutes(self.session_idle_minutes, d.idle_ms),
+            lifetime_ms: self
+                .session_hours
+                .map_or(d.lifetime_ms, |h| i64::from(h) * 3_600_000),
+        }
+    }
 }
 
 impl ServeConfig {
@@ -259,7 +303,7 @@ pub async fn start(
     };
     // The officer UI and API behind one authentication (see `comity_web::auth`).
     let loopback = officer_addr.ip().is_loopback();
-    let auth = comity_web::Auth::new(
+    let auth = comity_web::Auth::with_policy(
         node.store().clone(),
         Arc::new(crate::cmd_node::SystemClock::new(None).map_err(|f| f.message)?),
         Arc::new(OsEntropy::new().map_err(|f| f.message)?),
@@ -268,10 +312,17 @@ pub async fn start(
             secure_cookies: config.secure_cookies.unwrap_or(!loopback),
             trust_officer_header: config.trust_officer_header.unwrap_or(loopback),
         },
+        config.auth.policy(),
     )
     .map_err(|e| e.to_string())?;
     let ui = comity_web::UiOptions {
         training: config.training,
+        directory_file: Some(
+            config
+                .directory
+                .clone()
+                .unwrap_or_else(|| config.node.join("directory.json")),
+        ),
     };
     let officer_router = api
         .officer_router_with_ui(auth, ui)
@@ -279,7 +330,9 @@ pub async fn start(
     let stop = signalled(shutdown);
     let who = id.clone();
     tasks.push(tokio::spawn(async move {
-        if let Err(e) = axum::serve(officer, officer_router)
+        // The client's address counts in the login limit.
+        let service = officer_router.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(officer, service)
             .with_graceful_shutdown(stop)
             .await
         {

@@ -12,7 +12,14 @@
 //! cookie is `HttpOnly`, `SameSite=Strict`, `Path=/`, `Secure` (with the `__Host-` prefix)
 //! whenever the officer listener is reached over TLS, and named after the node, so that nodes
 //! sharing a host (the demo's, on loopback ports) keep their sessions apart. A session ends
-//! after [`SESSION_HOURS`] or at logout.
+//! at logout, after its absolute lifetime ([`Policy::lifetime_ms`], 12 hours by default), or
+//! once it has been idle for [`Policy::idle_ms`] (30 minutes by default). The last activity of
+//! each session is kept in memory; a session this process has not seen since it started
+//! counts as idle since it was opened, so a restart never prolongs one.
+//!
+//! **The login limit.** Failed logins are counted per account, per client address (the TCP
+//! peer: behind a proxy, the proxy's) and in all, within a window; past any of the limits
+//! ([`Policy`]) the next login is refused with 429 before the password is checked.
 //!
 //! **CSRF.** Every state-changing request of a session carries its CSRF token: forms in a
 //! hidden field, htmx and scripts in the `X-CSRF-Token` header. The login form has a token of
@@ -24,7 +31,11 @@
 //! accounts.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use base64::Engine as _;
@@ -34,17 +45,86 @@ use comity_store::sqlite::SqliteStore;
 use comity_store::{AuditRow, Change, Millis, SessionRow, SessionWrite, Store, UserRow};
 use serde_json::json;
 
-/// How long a session lasts: a shift.
+/// How long a session lasts at most by default: a shift.
 pub const SESSION_HOURS: i64 = 12;
 
-/// Failed logins of one account within [`FAILURE_WINDOW_MS`] before the next is refused.
+/// Failed logins of one account within the window before the next is refused (default).
 pub const MAX_FAILURES: usize = 5;
-/// Failed logins of all accounts within [`FAILURE_WINDOW_MS`] before every login waits.
+/// Failed logins from one client address within the window before the next is refused
+/// (default).
+pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
+/// Failed logins of all accounts within the window before every login waits (default).
 pub const MAX_FAILURES_ALL: usize = 50;
-/// The rate limit's window: 15 minutes.
+/// The rate limit's window by default: 15 minutes.
 pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
-/// Accounts whose failures are remembered at most (the oldest are forgotten first).
+/// A session idle this long ends, by default: 30 minutes.
+pub const IDLE_MS: i64 = 30 * 60 * 1000;
+/// Accounts (and addresses) whose failures are remembered at most (the oldest are forgotten
+/// first).
 const LIMITER_ACCOUNTS: usize = 10_000;
+/// Sessions whose last activity is remembered at most before the idle ones are forgotten.
+const ACTIVITY_SESSIONS: usize = 100_000;
+
+/// How logins are limited and how long sessions last (`comity serve`'s configuration sets
+/// it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Failed logins of one account within the window before the next is refused.
+    pub failures_per_account: usize,
+    /// Failed logins from one client address within the window before the next is refused.
+    pub failures_per_address: usize,
+    /// Failed logins in all within the window before every login is refused.
+    pub failures_all: usize,
+    /// The window of the login limit.
+    pub failure_window_ms: i64,
+    /// A session without a request for this long ends.
+    pub idle_ms: i64,
+    /// A session ends this long after the login, however active.
+    pub lifetime_ms: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            failures_per_account: MAX_FAILURES,
+            failures_per_address: MAX_FAILURES_PER_ADDRESS,
+            failures_all: MAX_FAILURES_ALL,
+            failure_window_ms: FAILURE_WINDOW_MS,
+            idle_ms: IDLE_MS,
+            lifetime_ms: SESSION_HOURS * 3_600_000,
+        }
+    }
+}
+
+impl Policy {
+    /// Refuses a policy that would lock everyone out or keep sessions forever, naming the
+    /// setting.
+    pub fn check(&self) -> Result<(), AccountError> {
+        let bad = |m: &str| Err(AccountError::BadInput(m.to_owned()));
+        if self.failures_per_account == 0 {
+            return bad("login_failures_per_account: must be at least 1");
+        }
+        if self.failures_per_address == 0 {
+            return bad("login_failures_per_address: must be at least 1");
+        }
+        if self.failures_all == 0 {
+            return bad("login_failures_all: must be at least 1");
+        }
+        if !(1_000..=7 * 86_400_000).contains(&self.failure_window_ms) {
+            return bad("login_window_minutes: must be between 1 minute and 7 days");
+        }
+        if !(60_000..=86_400_000).contains(&self.idle_ms) {
+            return bad("session_idle_minutes: must be between 1 minute and 24 hours");
+        }
+        if !(60_000..=7 * 86_400_000).contains(&self.lifetime_ms) {
+            return bad("session_hours: must be between 1 minute and 7 days");
+        }
+        if self.idle_ms > self.lifetime_ms {
+            return bad("session_idle_minutes: must not be longer than the session's lifetime");
+        }
+        Ok(())
+    }
+}
 
 /// The shortest password accepted.
 pub const MIN_PASSWORD: usize = 12;
@@ -283,7 +363,10 @@ struct Inner {
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
     config: AuthConfig,
+    policy: Policy,
     limiter: Mutex<Limiter>,
+    /// The last request of each live session (by the hash of its token).
+    activity: Mutex<HashMap<Vec<u8>, Millis>>,
     /// Verified against when the account does not exist, so that an unknown name costs as
     /// long as a wrong password.
     decoy: String,
@@ -298,12 +381,26 @@ impl std::fmt::Debug for Auth {
 }
 
 impl Auth {
+    /// The authentication of a node with the default [`Policy`].
     pub fn new(
         store: SqliteStore,
         clock: Arc<dyn Clock>,
         entropy: Arc<dyn Entropy>,
         config: AuthConfig,
     ) -> Result<Self, AccountError> {
+        Self::with_policy(store, clock, entropy, config, Policy::default())
+    }
+
+    /// The authentication of a node with its login limits and session lifetimes (refused,
+    /// naming the setting, if [`Policy::check`] fails).
+    pub fn with_policy(
+        store: SqliteStore,
+        clock: Arc<dyn Clock>,
+        entropy: Arc<dyn Entropy>,
+        config: AuthConfig,
+        policy: Policy,
+    ) -> Result<Self, AccountError> {
+        policy.check()?;
         let mut pepper = [0u8; 16];
         entropy.fill(&mut pepper);
         let decoy = hash_with_salt(&b64(&pepper), &pepper)?;
@@ -312,13 +409,19 @@ impl Auth {
             clock,
             entropy,
             config,
+            policy,
             limiter: Mutex::new(Limiter::default()),
+            activity: Mutex::new(HashMap::new()),
             decoy,
         })))
     }
 
     pub fn config(&self) -> &AuthConfig {
         &self.0.config
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.0.policy
     }
 
     pub fn store(&self) -> &SqliteStore {
@@ -367,7 +470,7 @@ impl Auth {
 
     /// The `Set-Cookie` value of an opened session.
     pub fn session_cookie(&self, token: &str) -> String {
-        self.cookie(&self.cookie_name(), token, SESSION_HOURS * 3600)
+        self.cookie(&self.cookie_name(), token, self.0.policy.lifetime_ms / 1000)
     }
 
     /// Hashes a password with argon2id and a salt from the node's entropy.
@@ -462,9 +565,34 @@ impl Auth {
         password: &str,
         replacing: Option<&str>,
     ) -> Result<Opened, LoginError> {
+        self.login_from(username, password, replacing, None).await
+    }
+
+    /// [`Auth::login`] from the client address `client` (counted by the login limit, and
+    /// recorded in the audit entry).
+    pub async fn login_from(
+        &self,
+        username: &str,
+        password: &str,
+        replacing: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Result<Opened, LoginError> {
         let now = self.now();
         let username = username.trim();
-        if self.limited(username, now) {
+        let address = client.map(|a| a.to_string());
+        if self.limited(username, client, now) {
+            let change = Change {
+                audit: vec![AuditRow {
+                    seq: 0,
+                    at: now,
+                    actor: truncate(username, 128),
+                    action: "login.limited".into(),
+                    case_id: None,
+                    data: json!({"address": address}),
+                }],
+                ..Change::default()
+            };
+            let _ = self.0.store.apply(&change).await;
             return Err(LoginError::Limited);
         }
         let user = self
@@ -483,7 +611,7 @@ impl Auth {
         let user = match user {
             Some(u) if matches && !u.disabled => u,
             _ => {
-                self.failed(username, now);
+                self.failed(username, client, now);
                 // The failure is audited under the name tried, which may be no account.
                 let change = Change {
                     audit: vec![AuditRow {
@@ -492,7 +620,7 @@ impl Auth {
                         actor: truncate(username, 128),
                         action: "login.refused".into(),
                         case_id: None,
-                        data: json!({}),
+                        data: json!({"address": address}),
                     }],
                     ..Change::default()
                 };
@@ -510,7 +638,7 @@ impl Auth {
             username: user.username.clone(),
             csrf: csrf.clone(),
             created_at: now,
-            expires_at: now.saturating_add(SESSION_HOURS * 3_600_000),
+            expires_at: now.saturating_add(self.0.policy.lifetime_ms),
         };
         let mut sessions = vec![SessionWrite::DeleteExpired { now }];
         if let Some(old) = replacing {
@@ -527,7 +655,7 @@ impl Auth {
                 actor: user.username.clone(),
                 action: "login".into(),
                 case_id: None,
-                data: json!({"role": role.as_str()}),
+                data: json!({"role": role.as_str(), "address": address}),
             }],
             ..Change::default()
         };
@@ -536,6 +664,7 @@ impl Auth {
             .apply(&change)
             .await
             .map_err(|e| LoginError::Internal(e.to_string()))?;
+        self.touch(&session.id_hash, now);
         Ok(Opened {
             token,
             session,
@@ -550,6 +679,9 @@ impl Auth {
 
     /// Ends the session of `token` (nothing happens if there is none).
     pub async fn logout(&self, token: &str, who: &str) -> Result<(), String> {
+        if let Ok(mut m) = self.0.activity.lock() {
+            m.remove(&hash_token(token));
+        }
         let change = Change {
             sessions: vec![SessionWrite::Delete {
                 id_hash: hash_token(token),
@@ -568,19 +700,34 @@ impl Auth {
     }
 
     /// The actor of a live session token, if it is one: the session exists, has not expired,
-    /// and its account is enabled.
+    /// has not been idle for [`Policy::idle_ms`], and its account is enabled. A live session's
+    /// activity is renewed; an idle one is ended (and the end audited).
     pub async fn session_actor(&self, token: &str) -> Option<Actor> {
         if token.is_empty() || token.len() > 128 {
             return None;
         }
-        let session = self.0.store.session(&hash_token(token)).await.ok()??;
-        if session.expires_at <= self.now() {
+        let id_hash = hash_token(token);
+        let session = self.0.store.session(&id_hash).await.ok()??;
+        let now = self.now();
+        if session.expires_at <= now {
+            return None;
+        }
+        let last = self
+            .0
+            .activity
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&id_hash).copied())
+            .unwrap_or(session.created_at);
+        if now.saturating_sub(last) >= self.0.policy.idle_ms {
+            self.end_idle(&id_hash, &session.username, now).await;
             return None;
         }
         let user = self.0.store.user(&session.username).await.ok()??;
         if user.disabled {
             return None;
         }
+        self.touch(&id_hash, now);
         Some(Actor {
             username: user.username,
             display_name: user.display_name,
@@ -606,16 +753,54 @@ impl Auth {
         })
     }
 
-    fn limited(&self, username: &str, now: Millis) -> bool {
+    /// Records a session's activity at `now`.
+    fn touch(&self, id_hash: &[u8], now: Millis) {
+        if let Ok(mut m) = self.0.activity.lock() {
+            if m.len() >= ACTIVITY_SESSIONS && !m.contains_key(id_hash) {
+                // Bounded memory: what is forgotten has been idle too long anyway, or counts
+                // as idle since its login (which only ends it sooner).
+                let since = now.saturating_sub(self.0.policy.idle_ms);
+                m.retain(|_, at| *at > since);
+            }
+            m.insert(id_hash.to_vec(), now);
+        }
+    }
+
+    /// Ends a session found idle, with an audit entry.
+    async fn end_idle(&self, id_hash: &[u8], username: &str, now: Millis) {
+        if let Ok(mut m) = self.0.activity.lock() {
+            m.remove(id_hash);
+        }
+        let change = Change {
+            sessions: vec![SessionWrite::Delete {
+                id_hash: id_hash.to_vec(),
+            }],
+            audit: vec![AuditRow {
+                seq: 0,
+                at: now,
+                actor: username.to_owned(),
+                action: "session.idle".into(),
+                case_id: None,
+                data: json!({"idle_minutes": self.0.policy.idle_ms / 60_000}),
+            }],
+            ..Change::default()
+        };
+        if let Err(e) = self.0.store.apply(&change).await {
+            tracing::warn!(error = %e, "ending an idle session");
+        }
+    }
+
+    fn limited(&self, username: &str, client: Option<IpAddr>, now: Millis) -> bool {
+        let policy = self.0.policy;
         self.0
             .limiter
             .lock()
-            .map_or(true, |mut l| l.limited(username, now))
+            .map_or(true, |mut l| l.limited(&policy, username, client, now))
     }
 
-    fn failed(&self, username: &str, now: Millis) {
+    fn failed(&self, username: &str, client: Option<IpAddr>, now: Millis) {
         if let Ok(mut l) = self.0.limiter.lock() {
-            l.failed(username, now);
+            l.failed(username, client, now);
         }
     }
 
@@ -626,11 +811,41 @@ impl Auth {
     }
 }
 
-/// Recent failed logins, per account and in all.
+/// Recent failed logins, per account, per client address and in all.
 #[derive(Debug, Default)]
 struct Limiter {
     per_account: HashMap<String, VecDeque<Millis>>,
+    per_address: HashMap<IpAddr, VecDeque<Millis>>,
     all: VecDeque<Millis>,
+}
+
+/// Forgets failures before `since` in each list of `map`, and the lists left empty.
+fn forget<K: std::hash::Hash + Eq>(map: &mut HashMap<K, VecDeque<Millis>>, since: Millis) {
+    map.retain(|_, times| {
+        while times.front().is_some_and(|t| *t < since) {
+            times.pop_front();
+        }
+        !times.is_empty()
+    });
+}
+
+/// Adds a failure of `key` at `now`, forgetting the key whose last failure is oldest when the
+/// map is full.
+fn remember<K: std::hash::Hash + Eq + Clone>(
+    map: &mut HashMap<K, VecDeque<Millis>>,
+    key: K,
+    now: Millis,
+) {
+    if map.len() >= LIMITER_ACCOUNTS && !map.contains_key(&key) {
+        if let Some(oldest) = map
+            .iter()
+            .min_by_key(|(_, t)| t.back().copied().unwrap_or(0))
+            .map(|(k, _)| k.clone())
+        {
+            map.remove(&oldest);
+        }
+    }
+    map.entry(key).or_default().push_back(now);
 }
 
 impl Limiter {
@@ -638,39 +853,35 @@ impl Limiter {
         while self.all.front().is_some_and(|t| *t < since) {
             self.all.pop_front();
         }
-        self.per_account.retain(|_, times| {
-            while times.front().is_some_and(|t| *t < since) {
-                times.pop_front();
-            }
-            !times.is_empty()
-        });
+        forget(&mut self.per_account, since);
+        forget(&mut self.per_address, since);
     }
 
-    fn limited(&mut self, username: &str, now: Millis) -> bool {
-        self.forget_before(now.saturating_sub(FAILURE_WINDOW_MS));
-        self.all.len() >= MAX_FAILURES_ALL
+    fn limited(
+        &mut self,
+        policy: &Policy,
+        username: &str,
+        client: Option<IpAddr>,
+        now: Millis,
+    ) -> bool {
+        self.forget_before(now.saturating_sub(policy.failure_window_ms));
+        self.all.len() >= policy.failures_all
             || self
                 .per_account
                 .get(username)
-                .is_some_and(|t| t.len() >= MAX_FAILURES)
+                .is_some_and(|t| t.len() >= policy.failures_per_account)
+            || client.is_some_and(|c| {
+                self.per_address
+                    .get(&c)
+                    .is_some_and(|t| t.len() >= policy.failures_per_address)
+            })
     }
 
-    fn failed(&mut self, username: &str, now: Millis) {
-        if self.per_account.len() >= LIMITER_ACCOUNTS && !self.per_account.contains_key(username) {
-            // Bounded memory: forget the account whose last failure is oldest.
-            if let Some(oldest) = self
-                .per_account
-                .iter()
-                .min_by_key(|(_, t)| t.back().copied().unwrap_or(0))
-                .map(|(k, _)| k.clone())
-            {
-                self.per_account.remove(&oldest);
-            }
+    fn failed(&mut self, username: &str, client: Option<IpAddr>, now: Millis) {
+        remember(&mut self.per_account, truncate(username, 128), now);
+        if let Some(c) = client {
+            remember(&mut self.per_address, c, now);
         }
-        self.per_account
-            .entry(truncate(username, 128))
-            .or_default()
-            .push_back(now);
         self.all.push_back(now);
     }
 }
@@ -753,6 +964,24 @@ pub fn cookie_value<'h>(header: &'h str, name: &str) -> Option<&'h str> {
     })
 }
 
+/// The client's address, when the listener records it (`ConnectInfo<SocketAddr>`, as
+/// `comity serve` does); `None` in process (tests that call the router directly).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<St: Send + Sync> FromRequestParts<St> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 /// Compares two tokens in time independent of where they differ.
 pub fn same_token(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -806,13 +1035,56 @@ mod tests {
 
     #[test]
     fn the_limiter_refuses_after_five_failures_of_one_account() {
+        let p = Policy::default();
         let mut l = Limiter::default();
         for i in 0..MAX_FAILURES {
-            assert!(!l.limited("ana", i64::try_from(i).unwrap_or(0)));
-            l.failed("ana", i64::try_from(i).unwrap_or(0));
+            assert!(!l.limited(&p, "ana", None, i64::try_from(i).unwrap_or(0)));
+            l.failed("ana", None, i64::try_from(i).unwrap_or(0));
         }
-        assert!(l.limited("ana", 10));
-        assert!(!l.limited("bob", 10));
-        assert!(!l.limited("ana", FAILURE_WINDOW_MS + 10));
+        assert!(l.limited(&p, "ana", None, 10));
+        assert!(!l.limited(&p, "bob", None, 10));
+        assert!(!l.limited(&p, "ana", None, FAILURE_WINDOW_MS + 10));
+    }
+
+    #[test]
+    fn the_limiter_counts_each_client_address() {
+        let p = Policy {
+            failures_per_address: 3,
+            ..Policy::default()
+        };
+        let (a, b) = (IpAddr::from([192, 0, 2, 1]), IpAddr::from([192, 0, 2, 2]));
+        let mut l = Limiter::default();
+        // Three accounts tried once each from one address: that address waits, not others.
+        for (i, name) in ["ana", "bob", "eve"].into_iter().enumerate() {
+            let at = i64::try_from(i).unwrap_or(0);
+            assert!(!l.limited(&p, name, Some(a), at));
+            l.failed(name, Some(a), at);
+        }
+        assert!(l.limited(&p, "zoe", Some(a), 5));
+        assert!(!l.limited(&p, "zoe", Some(b), 5));
+        assert!(!l.limited(&p, "zoe", Some(a), p.failure_window_ms + 5));
+    }
+
+    #[test]
+    fn a_policy_names_the_setting_it_refuses() {
+        assert!(Policy::default().check().is_ok());
+        let e = Policy {
+            idle_ms: 0,
+            ..Policy::default()
+        }
+        .check()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(e.contains("session_idle_minutes"), "{e}");
+        let e = Policy {
+            failures_per_address: 0,
+            ..Policy::default()
+        }
+        .check()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(e.contains("login_failures_per_address"), "{e}");
     }
 }

@@ -247,6 +247,9 @@ pub struct CheckView {
     pub scope: Vec<StepView>,
     pub grounds: Vec<GroundView>,
     pub steps: Vec<StepView>,
+    /// The scope and the explanation in French ([`crate::words::explain_fr`]).
+    pub scope_fr: Vec<StepView>,
+    pub steps_fr: Vec<StepView>,
 }
 
 #[derive(Debug)]
@@ -282,18 +285,29 @@ struct CheckFragment<'a> {
     steps: &'a [StepView],
 }
 
+impl CheckFragment<'_> {
+    /// The words for `code` of `vocabulary` in the page's language (the code if none).
+    fn w<'c>(&self, vocabulary: &str, code: &'c str) -> &'c str {
+        crate::words::lookup(self.t.lang, vocabulary, code).unwrap_or(code)
+    }
+}
+
 impl CheckView {
-    /// The fragment shown under the compose form and on the case page.
+    /// The fragment shown under the compose form and on the case page, in the language of
+    /// `t`: the engine's codes shown with their words from the catalogue ([`crate::words`]).
     pub fn render_with(&self, t: &'static Messages) -> Result<String, String> {
+        let fr = t.lang == "fr";
+        let outcome_words = crate::words::lookup(t.lang, "outcome_words", &self.outcome)
+            .unwrap_or(&self.outcome_words);
         CheckFragment {
             t,
             problem: &self.problem,
             outcome: &self.outcome,
-            outcome_words: &self.outcome_words,
+            outcome_words,
             missing: &self.missing,
-            scope: &self.scope,
+            scope: if fr { &self.scope_fr } else { &self.scope },
             grounds: &self.grounds,
-            steps: &self.steps,
+            steps: if fr { &self.steps_fr } else { &self.steps },
         }
         .render()
         .map_err(|e| format!("the check could not be rendered: {e}"))
@@ -361,6 +375,28 @@ pub fn of_scenario(text: &str, table: bool) -> CheckView {
             cites: e.cites.iter().map(|c| Cite::of(&c.to_string())).collect(),
         })
         .collect();
+    let explained_fr = crate::words::explain_fr(&d, s);
+    let steps_fr: Vec<StepView> = explained_fr
+        .iter()
+        .map(|e| StepView {
+            step: e.step.to_owned(),
+            text: e.text.clone(),
+            cites: e.cites.iter().map(|c| Cite::of(c)).collect(),
+        })
+        .collect();
+    let scope_fr: Vec<StepView> = if d.not_applicable.is_some() {
+        explained_fr
+            .iter()
+            .filter(|e| matches!(e.step, "applicability" | "kind" | "emergency" | "scope"))
+            .map(|e| StepView {
+                step: e.step.to_owned(),
+                text: e.text.clone(),
+                cites: e.cites.iter().map(|c| Cite::of(c)).collect(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let scope = if d.not_applicable.is_some() {
         explained
             .iter()
@@ -406,6 +442,8 @@ pub fn of_scenario(text: &str, table: bool) -> CheckView {
         scope,
         grounds,
         steps,
+        scope_fr,
+        steps_fr,
     }
 }
 

@@ -9,6 +9,7 @@
 //! Templates escape every value (askama's HTML escaping); the report page escapes by hand
 //! ([`escape`]).
 
+pub mod admin;
 pub mod assets;
 pub mod auth;
 mod engine;
@@ -16,6 +17,7 @@ mod escape;
 pub mod i18n;
 mod report;
 pub mod ui;
+pub mod words;
 
 pub use auth::{Action, Actor, Auth, AuthConfig, Role, allowed};
 pub use engine::query_escape;

@@ -30,7 +30,7 @@ use crate::auth::{Action, Actor, Auth, LoginError, Via, cookie_value, same_token
 use crate::engine::{self, Cite};
 use crate::i18n::{self, Messages};
 
-type Shared<S, C, E> = Arc<Node<S, C, E>>;
+pub(crate) type Shared<S, C, E> = Arc<Node<S, C, E>>;
 
 /// The UI's routes, for the officer router of a node (which must also run
 /// [`crate::authenticate`] with the same [`Auth`], given here as an extension).
@@ -60,6 +60,7 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
         .route("/treaty", get(treaty::<S, C, E>))
         .route("/directory", get(directory::<S, C, E>))
         .route("/training", get(training::<S, C, E>))
+        .merge(crate::admin::routes::<S, C, E>())
         .layer(Extension(auth))
         .layer(Extension(options))
 }
@@ -69,6 +70,10 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
 pub struct UiOptions {
     /// A training node: every page says so.
     pub training: bool,
+    /// The file the node reads its signed directory from as it starts: where an administrator
+    /// installs a newer signed version (verified as the successor of the running one) for the
+    /// next start. `None`: the UI only checks uploaded versions.
+    pub directory_file: Option<std::path::PathBuf>,
 }
 
 // ----- the actor and the page chrome -----------------------------------------------------------
@@ -128,7 +133,7 @@ pub struct Chrome {
     pub error: Option<String>,
 }
 
-fn chrome<S: Store, C: Clock, E: Entropy>(
+pub(crate) fn chrome<S: Store, C: Clock, E: Entropy>(
     node: &Node<S, C, E>,
     actor: Option<&Actor>,
     t: &'static Messages,
@@ -174,6 +179,13 @@ fn chrome<S: Store, C: Clock, E: Entropy>(
             label: t.transparency,
             current: false,
         });
+        if a.may(Action::ManageUsers) {
+            nav.push(NavItem {
+                href: "/admin",
+                label: t.users,
+                current: here.starts_with("/admin"),
+            });
+        }
     }
     Chrome {
         t,
@@ -193,7 +205,7 @@ fn chrome<S: Store, C: Clock, E: Entropy>(
 }
 
 /// A rendered page with a status; a template that fails to render is a 500 saying so.
-fn page<T: Template>(status: StatusCode, t: &T) -> Response {
+pub(crate) fn page<T: Template>(status: StatusCode, t: &T) -> Response {
     match t.render() {
         Ok(html) => (
             status,
@@ -220,7 +232,7 @@ struct MessagePage {
     text: String,
 }
 
-fn message(chrome: Chrome, status: StatusCode, heading: &str, text: &str) -> Response {
+pub(crate) fn message(chrome: Chrome, status: StatusCode, heading: &str, text: &str) -> Response {
     page(
         status,
         &MessagePage {
@@ -234,7 +246,7 @@ fn message(chrome: Chrome, status: StatusCode, heading: &str, text: &str) -> Res
 /// The actor, allowed to do `action`: else the login page (no actor) or 403 (wrong role).
 // The error is the page to answer with, returned as it is: boxing it would gain nothing.
 #[allow(clippy::result_large_err)]
-fn require<S: Store, C: Clock, E: Entropy>(
+pub(crate) fn require<S: Store, C: Clock, E: Entropy>(
     node: &Node<S, C, E>,
     actor: Option<Actor>,
     action: Action,
@@ -257,7 +269,7 @@ fn require<S: Store, C: Clock, E: Entropy>(
 }
 
 /// The form's CSRF token must be the session's (a header actor needs none).
-fn csrf_ok(actor: &Actor, form: &Fields, headers: &HeaderMap) -> bool {
+pub(crate) fn csrf_ok(actor: &Actor, form: &Fields, headers: &HeaderMap) -> bool {
     match &actor.via {
         Via::Header => true,
         Via::Session { csrf } => {
@@ -269,7 +281,7 @@ fn csrf_ok(actor: &Actor, form: &Fields, headers: &HeaderMap) -> bool {
     }
 }
 
-fn csrf_refused<S: Store, C: Clock, E: Entropy>(
+pub(crate) fn csrf_refused<S: Store, C: Clock, E: Entropy>(
     node: &Node<S, C, E>,
     actor: &Actor,
     t: &'static Messages,
@@ -285,7 +297,7 @@ fn csrf_refused<S: Store, C: Clock, E: Entropy>(
 
 /// A form's fields, repeated names kept (checkboxes).
 #[derive(Debug, Default)]
-pub struct Fields(Vec<(String, String)>);
+pub struct Fields(pub(crate) Vec<(String, String)>);
 
 impl Fields {
     pub(crate) fn get_str(&self, name: &str) -> Option<&str> {
@@ -423,6 +435,7 @@ async fn login<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
     Extension(auth): Extension<Auth>,
     Extension(options): Extension<UiOptions>,
     Lang(t): Lang,
+    crate::auth::ClientAddr(client): crate::auth::ClientAddr,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -448,7 +461,12 @@ async fn login<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
     }
     let held = cookie_value(cookies, &auth.cookie_name());
     match auth
-        .login(&username, form.get("password").unwrap_or_default(), held)
+        .login_from(
+            &username,
+            form.get("password").unwrap_or_default(),
+            held,
+            client,
+        )
         .await
     {
         Ok(opened) => {
