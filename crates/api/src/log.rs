@@ -10,7 +10,7 @@
 //!
 //! These routes hold no case content (docs/log-format.md) and need no officer.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::{Path, State};
@@ -18,22 +18,16 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use comity_node::{Clock, Entropy, NodeError};
 use comity_store::{Store, StoreError};
-use comity_tlog::{Checkpoint, TilePath, note::Note};
-use comity_transparency::{Report, ReportBuilder};
+use comity_tlog::{Checkpoint, TilePath};
+use comity_transparency::Report;
+use comity_web::ReportError;
 
 use crate::error::ApiError;
 use crate::officer::Shared;
 
-/// Entries read from the store at a time while counting the report.
-const REPORT_CHUNK: u64 = 4096;
-
-/// The report of the last checkpoint counted, so that a page view costs nothing until the log
-/// grows.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct ReportCache(Arc<Mutex<Option<Counted>>>);
-
-/// A checkpoint note and the report of its tree.
-type Counted = (String, Arc<Report>);
+/// The report of the last checkpoint counted (shared with the officer UI's transparency page
+/// when both are on one router).
+pub(crate) use comity_web::ReportCache;
 
 fn unavailable(e: &StoreError) -> Response {
     ApiError::new(
@@ -90,74 +84,21 @@ pub(crate) async fn tile<S: Store + 'static, C: Clock + 'static, E: Entropy + 's
     }
 }
 
-/// The current checkpoint, parsed, and its note text; `None` before the first checkpoint.
-async fn current<S: Store>(store: &S) -> Result<Option<(Checkpoint, String)>, Response> {
-    let row = match store.checkpoint().await {
-        Ok(Some(row)) => row,
-        Ok(None) => return Ok(None),
-        Err(e) => return Err(unavailable(&e)),
-    };
-    let internal = |what: String| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", what).into_response()
-    };
-    let note = Note::parse(row.note.as_bytes())
-        .map_err(|e| internal(format!("the stored checkpoint is not a note: {e}")))?;
-    let cp = Checkpoint::parse(note.text())
-        .map_err(|e| internal(format!("the stored checkpoint does not parse: {e}")))?;
-    Ok(Some((cp, row.note)))
-}
-
-/// The report of the log up to the checkpoint `cp` (from the cache when it is of that note).
-async fn report_of<S: Store>(
-    store: &S,
-    cache: &ReportCache,
-    cp: &Checkpoint,
-    note: &str,
-) -> Result<Arc<Report>, Response> {
-    if let Ok(held) = cache.0.lock()
-        && let Some((n, report)) = held.as_ref()
-        && n == note
-    {
-        return Ok(report.clone());
-    }
-    let mut builder = ReportBuilder::new();
-    let mut next = 0u64;
-    while next < cp.size() {
-        let end = cp.size().min(next.saturating_add(REPORT_CHUNK));
-        let entries = store
-            .log_entries(next..end)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        for (index, entry) in (next..).zip(&entries) {
-            builder.add(index, entry).map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    format!("this node's log holds an entry that is not a leaf: {e}"),
-                )
-                .into_response()
-            })?;
-        }
-        next = end;
-    }
-    let report = Arc::new(builder.finish());
-    if let Ok(mut held) = cache.0.lock() {
-        *held = Some((note.to_owned(), report.clone()));
-    }
-    Ok(report)
-}
-
 /// The current checkpoint (parsed, and its note) and the report of its tree; a response when
 /// there is none yet or the log cannot be read.
 async fn checkpoint_and_report<S: Store>(
     store: &S,
     cache: &ReportCache,
 ) -> Result<(Checkpoint, String, Arc<Report>), Response> {
-    let (cp, note) = current(store)
-        .await?
-        .ok_or_else(|| not_found("this node has not signed a checkpoint yet"))?;
-    let report = report_of(store, cache, &cp, &note).await?;
-    Ok((cp, note, report))
+    comity_web::current_report(store, cache)
+        .await
+        .map_err(|e| match e {
+            ReportError::NoCheckpoint => not_found(&e.to_string()),
+            ReportError::Storage(e) => unavailable(&e),
+            ReportError::Corrupt(why) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", why).into_response()
+            }
+        })
 }
 
 /// `GET /v1/report`.

@@ -218,6 +218,12 @@ fn api_request(action: Action) -> Option<(reqwest::Method, &'static str, serde_j
             json!({"reasons": "r"}),
         ),
         Action::ViewAudit => (M::GET, "/v1/audit", nothing),
+        Action::ViewAlarms => (M::GET, "/v1/log/alarms", nothing),
+        Action::ResolveAlarm => (
+            M::POST,
+            "/v1/log/alarms/999999/resolve",
+            json!({"keep": "held", "reason": "r"}),
+        ),
         Action::Maintenance => (M::POST, "/v1/maintenance/sweep", nothing),
         // Public (the report), or not on the API (the directory, the treaty browser and
         // accounts are pages and commands): the matrix alone is checked for them.
@@ -233,8 +239,69 @@ fn page_of(action: Action) -> Option<&'static str> {
         Action::ListCases => Some("/inbox"),
         Action::Compose => Some("/compose"),
         Action::ViewCase => Some("/cases/no-such-case"),
+        Action::ViewAudit => Some("/cases/no-such-case/audit"),
+        Action::ViewReport | Action::ViewAlarms => Some("/transparency"),
         _ => None,
     }
+}
+
+/// The page form that performs `action` (on a case or an alarm that does not exist, so that an
+/// allowed form changes nothing): its path and fields, the session's CSRF token added.
+fn page_form(action: Action) -> Option<(String, Vec<(&'static str, &'static str)>)> {
+    let case = |verb: &str| format!("/cases/no-such-case/{verb}");
+    Some(match action {
+        Action::Compose => (case("revise"), vec![("scenario", "")]),
+        Action::Send => (case("send"), vec![]),
+        Action::Assess => (case("assess"), vec![("fact", "fiscal_only")]),
+        Action::Clarify => (case("clarify"), vec![("question", "?")]),
+        Action::Answer => (case("answer"), vec![("text", "!")]),
+        Action::Consult => (case("consult"), vec![("text", "?")]),
+        Action::Decide => (case("decide"), vec![("disposition", "executed")]),
+        Action::Refuse => (
+            case("decide"),
+            vec![
+                ("disposition", "refused"),
+                ("ground", "essential_interests"),
+                ("reasons", "r"),
+            ],
+        ),
+        Action::OpenItem => (case("items/none/open"), vec![]),
+        Action::Close => (case("close"), vec![("reason", "r")]),
+        Action::Notify => (case("notify"), vec![("text", "t")]),
+        Action::Extend => (case("extend"), vec![("text", "t")]),
+        Action::ProductionOrder => (
+            case("production-orders"),
+            vec![
+                ("provider", "bo-service-provider"),
+                ("data", "subscriber"),
+                ("subject", "s"),
+                ("period_from", "2027-01-01"),
+                ("period_to", "2027-01-02"),
+                ("legal_basis", "b"),
+                ("due", "2099-01-01"),
+            ],
+        ),
+        Action::Object => (case("object"), vec![("reasons", "r")]),
+        Action::ResolveAlarm => (
+            "/transparency/alarms/999999/resolve".to_owned(),
+            vec![("keep", "held"), ("reason", "r")],
+        ),
+        _ => return None,
+    })
+}
+
+/// The deliver form, as a browser posts it (`multipart/form-data`, one file).
+fn deliver_form(csrf: &str) -> (String, Vec<u8>) {
+    let boundary = "comity-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"item\"; filename=\"a.txt\"\r\n\
+         Content-Type: text/plain\r\n\r\nevidence\r\n--{boundary}--\r\n"
+    );
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -451,6 +518,46 @@ async fn sessions_csrf_logins_and_every_role_by_every_action() {
                 }
                 checked += 1;
             }
+            if let Some((path, fields)) = page_form(action) {
+                let mut pairs = vec![("csrf", s.csrf.as_str())];
+                pairs.extend(fields);
+                let r = http
+                    .post(format!("{base}{path}"))
+                    .header(COOKIE, &cookie)
+                    .form_body(&pairs)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status();
+                if may {
+                    assert!(
+                        status == StatusCode::NOT_FOUND
+                            || status == StatusCode::UNPROCESSABLE_ENTITY,
+                        "{role} form {path}: {status}"
+                    );
+                } else {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{role} form {path}");
+                }
+                checked += 1;
+            }
+            if action == Action::Deliver {
+                let (content_type, body) = deliver_form(&s.csrf);
+                let status = http
+                    .post(format!("{base}/cases/no-such-case/deliver"))
+                    .header(COOKIE, &cookie)
+                    .header("content-type", content_type)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                if may {
+                    assert_eq!(status, StatusCode::NOT_FOUND, "{role} deliver form");
+                } else {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{role} deliver form");
+                }
+                checked += 1;
+            }
             if let Some(path) = page_of(action) {
                 let status = http
                     .get(format!("{base}{path}"))
@@ -471,7 +578,7 @@ async fn sessions_csrf_logins_and_every_role_by_every_action() {
             }
         }
     }
-    assert!(checked >= 4 * 20, "{checked}");
+    assert!(checked >= 4 * 40, "{checked}");
     // What the API does not show is held by the matrix itself.
     for role in Role::ALL {
         for action in [

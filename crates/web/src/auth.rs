@@ -199,6 +199,11 @@ pub enum Action {
     ProductionOrder,
     Object,
     ViewAudit,
+    /// The witness's alarms (another authority's log showed two views): read by everyone at
+    /// the node, since a forked log concerns every officer who relies on it.
+    ViewAlarms,
+    /// Resolve an alarm, choosing the checkpoint the witness goes on from.
+    ResolveAlarm,
     /// Retention sweep by hand.
     Maintenance,
     /// The transparency report and the log.
@@ -211,7 +216,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 25] = [
         Action::ListCases,
         Action::ViewCase,
         Action::Compose,
@@ -230,6 +235,8 @@ impl Action {
         Action::ProductionOrder,
         Action::Object,
         Action::ViewAudit,
+        Action::ViewAlarms,
+        Action::ResolveAlarm,
         Action::Maintenance,
         Action::ViewReport,
         Action::ViewDirectory,
@@ -266,6 +273,9 @@ pub fn allowed(role: Role, action: Action) -> bool {
         // A refusal is a supervisor's decision.
         A::Refuse => role == Role::Supervisor,
         A::ViewAudit => matches!(role, Role::Supervisor | Role::Auditor),
+        A::ViewAlarms => true,
+        // Choosing which view of a log to trust is a supervisor's decision or the operator's.
+        A::ResolveAlarm => matches!(role, Role::Supervisor | Role::Admin),
         A::Maintenance | A::ManageUsers => role == Role::Admin,
     }
 }
@@ -1008,6 +1018,7 @@ mod tests {
                 Action::ListCases
                     | Action::ViewCase
                     | Action::ViewAudit
+                    | Action::ViewAlarms
                     | Action::ViewReport
                     | Action::ViewDirectory
                     | Action::ViewTreaty

@@ -22,7 +22,10 @@ pub mod words;
 pub use auth::{Action, Actor, Auth, AuthConfig, Role, allowed};
 pub use engine::query_escape;
 pub use escape::escape;
-pub use report::{LogAbout, report_page};
+pub use report::{
+    LogAbout, ReportCache, ReportError, current_checkpoint, current_report, report_body,
+    report_page,
+};
 pub use ui::{UiOptions, router};
 
 use axum::extract::{Request, State};
@@ -61,9 +64,10 @@ pub fn api_action(method: &Method, path: &str) -> Option<Action> {
         },
         ["deadlines", "due"] if get => Action::ListCases,
         ["audit"] if get => Action::ViewAudit,
-        // The witness's alarms: read by those who oversee; resolved by the node's operator.
-        ["log", "alarms"] if get => Action::ViewAudit,
-        ["log", "alarms", _, "resolve"] if post => Action::Maintenance,
+        // The witness's alarms: read by everyone at the node; resolved by a supervisor or the
+        // node's operator.
+        ["log", "alarms"] if get => Action::ViewAlarms,
+        ["log", "alarms", _, "resolve"] if post => Action::ResolveAlarm,
         ["maintenance", "sweep"] if post => Action::Maintenance,
         _ => return None,
     })

@@ -1,10 +1,107 @@
-//! The transparency report as one self-contained HTML page.
+//! The transparency report: computed from the node's log up to its signed checkpoint
+//! ([`current_report`], cached per checkpoint), as one self-contained HTML page
+//! ([`report_page`], the public `/report`) or as the body of the officer UI's transparency page
+//! ([`report_body`]).
 
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
 
-use comity_transparency::{Counts, Report};
+use comity_store::{Store, StoreError};
+use comity_tlog::{Checkpoint, note::Note};
+use comity_transparency::{Counts, Report, ReportBuilder};
 
 use crate::escape;
+
+/// Entries read from the store at a time while counting the report.
+const REPORT_CHUNK: u64 = 4096;
+
+/// The report of the last checkpoint counted, so that a page view costs nothing until the log
+/// grows. Clones share the cache.
+#[derive(Debug, Default, Clone)]
+pub struct ReportCache(Arc<Mutex<Option<Counted>>>);
+
+/// A checkpoint note and the report of its tree.
+type Counted = (String, Arc<Report>);
+
+/// Why the report of the current checkpoint cannot be had.
+#[derive(Debug)]
+pub enum ReportError {
+    /// The node has not signed a checkpoint yet.
+    NoCheckpoint,
+    /// The log cannot be read now.
+    Storage(StoreError),
+    /// What the store holds does not read back (a checkpoint that does not parse, an entry that
+    /// is not a leaf).
+    Corrupt(String),
+}
+
+impl std::fmt::Display for ReportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoCheckpoint => f.write_str("this node has not signed a checkpoint yet"),
+            Self::Storage(e) => write!(f, "the log cannot be read now: {e}"),
+            Self::Corrupt(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for ReportError {}
+
+impl From<StoreError> for ReportError {
+    fn from(e: StoreError) -> Self {
+        Self::Storage(e)
+    }
+}
+
+/// The current signed checkpoint, parsed, and its note text; `None` before the first one.
+pub async fn current_checkpoint<S: Store>(
+    store: &S,
+) -> Result<Option<(Checkpoint, String)>, ReportError> {
+    let Some(row) = store.checkpoint().await? else {
+        return Ok(None);
+    };
+    let note = Note::parse(row.note.as_bytes())
+        .map_err(|e| ReportError::Corrupt(format!("the stored checkpoint is not a note: {e}")))?;
+    let cp = Checkpoint::parse(note.text())
+        .map_err(|e| ReportError::Corrupt(format!("the stored checkpoint does not parse: {e}")))?;
+    Ok(Some((cp, row.note)))
+}
+
+/// The current checkpoint (parsed, and its note) and the report of its tree, counted from the
+/// log's entries (from `cache` when it holds the report of that very note).
+pub async fn current_report<S: Store>(
+    store: &S,
+    cache: &ReportCache,
+) -> Result<(Checkpoint, String, Arc<Report>), ReportError> {
+    let (cp, note) = current_checkpoint(store)
+        .await?
+        .ok_or(ReportError::NoCheckpoint)?;
+    if let Ok(held) = cache.0.lock()
+        && let Some((n, report)) = held.as_ref()
+        && *n == note
+    {
+        return Ok((cp, note, report.clone()));
+    }
+    let mut builder = ReportBuilder::new();
+    let mut next = 0u64;
+    while next < cp.size() {
+        let end = cp.size().min(next.saturating_add(REPORT_CHUNK));
+        let entries = store.log_entries(next..end).await?;
+        for (index, entry) in (next..).zip(&entries) {
+            builder.add(index, entry).map_err(|e| {
+                ReportError::Corrupt(format!(
+                    "this node's log holds an entry that is not a leaf: {e}"
+                ))
+            })?;
+        }
+        next = end;
+    }
+    let report = Arc::new(builder.finish());
+    if let Ok(mut held) = cache.0.lock() {
+        *held = Some((note.clone(), report.clone()));
+    }
+    Ok((cp, note, report))
+}
 
 /// What the page says about the log the report was computed from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,6 +135,15 @@ pub fn report_page(report: &Report, about: &LogAbout) -> String {
         escape(&title),
         escape(&title)
     );
+    h.push_str(&report_body(report, about));
+    h.push_str("</main>\n</body>\n</html>\n");
+    h
+}
+
+/// The report's content without the page around it: what the log is, then each count as a
+/// chart (inline SVG) and a table. Every text from the log is escaped.
+pub fn report_body(report: &Report, about: &LogAbout) -> String {
+    let mut h = String::new();
     let _ = write!(
         h,
         "<p>Recomputed from the {} entries of the log alone: no case content was used. \
@@ -115,7 +221,6 @@ pub fn report_page(report: &Report, about: &LogAbout) -> String {
         &report.deadlines_missed,
     );
     section(&mut h, "All events", "Event", &report.events);
-    h.push_str("</main>\n</body>\n</html>\n");
     h
 }
 

@@ -57,13 +57,48 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
         .route("/cases/{id}/answer", post(answer::<S, C, E>))
         .route("/cases/{id}/consult", post(consult::<S, C, E>))
         .route("/cases/{id}/decide", post(decide::<S, C, E>))
+        .route("/cases/{id}/revise", post(casework::revise::<S, C, E>))
+        .route(
+            "/cases/{id}/deliver",
+            post(casework::deliver::<S, C, E>)
+                .layer(axum::extract::DefaultBodyLimit::max(casework::MAX_DELIVERY)),
+        )
+        .route(
+            "/cases/{id}/production-orders",
+            post(casework::production_order::<S, C, E>),
+        )
+        .route("/cases/{id}/object", post(casework::object::<S, C, E>))
+        .route("/cases/{id}/notify", post(casework::notify::<S, C, E>))
+        .route("/cases/{id}/extend", post(casework::extend::<S, C, E>))
+        .route("/cases/{id}/close", post(casework::close::<S, C, E>))
+        .route(
+            "/cases/{id}/items/{item}",
+            get(casework::item_page::<S, C, E>),
+        )
+        .route(
+            "/cases/{id}/items/{item}/open",
+            post(casework::open_item::<S, C, E>),
+        )
+        .route("/cases/{id}/audit", get(casework::audit_page::<S, C, E>))
+        .route(
+            "/transparency",
+            get(transparency::transparency_page::<S, C, E>),
+        )
+        .route(
+            "/transparency/alarms/{seq}/resolve",
+            post(transparency::resolve::<S, C, E>),
+        )
         .route("/treaty", get(treaty::<S, C, E>))
         .route("/directory", get(directory::<S, C, E>))
         .route("/training", get(training::<S, C, E>))
         .merge(crate::admin::routes::<S, C, E>())
         .layer(Extension(auth))
         .layer(Extension(options))
+        .layer(Extension(crate::ReportCache::default()))
 }
+
+mod casework;
+mod transparency;
 
 /// What the UI says about the node beyond what the node knows.
 #[derive(Debug, Clone, Default)]
@@ -174,11 +209,13 @@ pub(crate) fn chrome<S: Store, C: Clock, E: Entropy>(
                 current: href == here,
             });
         }
-        nav.push(NavItem {
-            href: "/report",
-            label: t.transparency,
-            current: false,
-        });
+        if a.may(Action::ViewReport) {
+            nav.push(NavItem {
+                href: "/transparency",
+                label: t.transparency,
+                current: here == "/transparency",
+            });
+        }
         if a.may(Action::ManageUsers) {
             nav.push(NavItem {
                 href: "/admin",
@@ -989,6 +1026,17 @@ struct CasePage {
     facts: Vec<Opt>,
     grounds: Vec<Opt>,
     dispositions: Vec<Opt>,
+    /// Service providers of this node's Party, for a production order.
+    providers: Vec<Opt>,
+    data: Vec<Opt>,
+    /// Items received under production orders, to deliver on.
+    received: Vec<Opt>,
+    /// Today in the node's calendar (the earliest due date of an order).
+    today: String,
+    /// The request is to be kept confidential, so must an order be.
+    confidential_forced: bool,
+    /// The actor may read the case's audit trail.
+    audit: bool,
 }
 
 struct CaseModel {
@@ -1007,6 +1055,13 @@ struct CaseModel {
     thread: Vec<ExchangeModel>,
     deliveries: Vec<DeliveryModel>,
     events: Vec<EventModel>,
+    scenario: String,
+    parent: Option<String>,
+    children: Vec<String>,
+    order: Option<comity_node::ProductionOrder>,
+    closed_reason: Option<String>,
+    /// Preservation granted: its last day and the extensions so far.
+    preservation: Option<(String, u32)>,
 }
 
 struct DeadlineModel {
@@ -1042,6 +1097,7 @@ struct DeliveryModel {
 }
 
 struct ItemModel {
+    id: String,
     name: String,
     sha256: String,
     size: u64,
@@ -1055,7 +1111,8 @@ struct EventModel {
     detail: String,
 }
 
-/// Which forms the case page offers the actor, by state, side and role.
+/// Which forms the case page offers the actor, by state, side and role: the same conditions
+/// as the node's use cases, which check them again (a form shown is no permission).
 #[derive(Debug, Default)]
 struct Forms {
     send: bool,
@@ -1065,14 +1122,33 @@ struct Forms {
     clarify: bool,
     consult: bool,
     decide: bool,
+    revise: bool,
+    deliver: bool,
+    production_order: bool,
+    object: bool,
+    notify: bool,
+    extend: bool,
+    close: bool,
 }
 
 impl Forms {
     fn any(&self) -> bool {
-        self.send || self.answer || self.assess || self.clarify || self.consult || self.decide
+        self.send
+            || self.answer
+            || self.assess
+            || self.clarify
+            || self.consult
+            || self.decide
+            || self.revise
+            || self.deliver
+            || self.production_order
+            || self.object
+            || self.notify
+            || self.extend
+            || self.close
     }
 
-    fn of(doc: &CaseDoc, actor: &Actor) -> Self {
+    fn of(doc: &CaseDoc, actor: &Actor, providers: bool) -> Self {
         let requesting = doc.side == Side::Requesting;
         let draft = matches!(doc.state, CaseState::Draft | CaseState::Checked);
         let open_requested = !requesting
@@ -1081,6 +1157,11 @@ impl Forms {
                 CaseState::Received | CaseState::Consulting | CaseState::ClarificationAsked
             );
         let treaty = doc.production_order.is_none();
+        let decided_executed = matches!(doc.state, CaseState::Decided | CaseState::Delivered)
+            && doc
+                .decision
+                .as_ref()
+                .is_some_and(|d| d.disposition.executes());
         Forms {
             send: requesting && draft && treaty && actor.may(Action::Send),
             needs_override: doc.state == CaseState::Draft,
@@ -1094,6 +1175,42 @@ impl Forms {
                 && matches!(doc.state, CaseState::Received | CaseState::Consulting)
                 && treaty
                 && actor.may(Action::Decide),
+            revise: requesting && draft && treaty && actor.may(Action::Compose),
+            deliver: !requesting
+                && actor.may(Action::Deliver)
+                && if treaty {
+                    decided_executed
+                } else {
+                    matches!(doc.state, CaseState::Received | CaseState::Delivered)
+                },
+            production_order: !requesting
+                && treaty
+                && decided_executed
+                && doc.kind != RequestKind::Extradition
+                && providers
+                && actor.may(Action::ProductionOrder),
+            object: !requesting
+                && !treaty
+                && matches!(
+                    doc.state,
+                    CaseState::Received | CaseState::ClarificationAsked
+                )
+                && actor.may(Action::Object),
+            notify: !requesting
+                && treaty
+                && doc.kind == RequestKind::Preservation
+                && matches!(
+                    doc.state,
+                    CaseState::Received | CaseState::Consulting | CaseState::Decided
+                )
+                && actor.may(Action::Notify),
+            extend: requesting
+                && treaty
+                && doc.preservation.is_some()
+                && matches!(doc.state, CaseState::Decided | CaseState::Delivered)
+                && actor.may(Action::Extend),
+            // The requested side closes only a decided request.
+            close: doc.state != CaseState::Closed && !open_requested && actor.may(Action::Close),
         }
     }
 }
@@ -1156,6 +1273,7 @@ fn case_model(view: &CaseView) -> CaseModel {
                     .items
                     .iter()
                     .map(|it| ItemModel {
+                        id: it.id.clone(),
                         name: it.name.clone(),
                         sha256: it.sha256.clone(),
                         size: it.size,
@@ -1215,6 +1333,15 @@ fn case_model(view: &CaseView) -> CaseModel {
                 detail: event_detail(&e.data),
             })
             .collect(),
+        scenario: d.scenario.clone(),
+        parent: d.parent.clone(),
+        children: d.children.clone(),
+        order: d.production_order.clone(),
+        closed_reason: d.closed_reason.clone(),
+        preservation: d
+            .preservation
+            .as_ref()
+            .map(|p| (p.until.clone(), p.extensions)),
     }
 }
 
@@ -1226,7 +1353,10 @@ fn event_detail(data: &serde_json::Value) -> String {
         "disposition",
         "state",
         "reasons",
+        "reason",
         "override_reason",
+        "order",
+        "to",
     ] {
         if let Some(v) = data.get(key).and_then(serde_json::Value::as_str) {
             parts.push(format!("{key}: {v}"));
@@ -1301,7 +1431,8 @@ async fn render_case<S: Store, C: Clock, E: Entropy>(
         }
     };
     let doc = &view.case;
-    let forms = Forms::of(doc, actor);
+    let providers = casework::providers(node);
+    let forms = Forms::of(doc, actor, !providers.is_empty());
     let mut c = chrome(node, Some(actor), t, options, "");
     c.error = error;
     let engine = engine::of_case(doc)
@@ -1352,6 +1483,16 @@ async fn render_case<S: Store, C: Clock, E: Entropy>(
                 .collect(),
             grounds,
             dispositions,
+            providers,
+            data: opts(DataCategory::ALL, &[]),
+            received: casework::received_options(doc),
+            // UTC's date: only the form's default; the node checks the date in its own calendar.
+            today: node.now().strftime("%Y-%m-%d").to_string(),
+            confidential_forced: doc
+                .proposal
+                .duties
+                .contains(&comity_types::Duty::KeepConfidential),
+            audit: actor.may(Action::ViewAudit),
         },
     )
 }
@@ -1378,6 +1519,26 @@ enum Act {
     Answer(String, Vec<Content>),
     Consult(Vec<Ground>, String),
     Decide(DecideInput),
+    Revise(String),
+    Deliver(comity_node::DeliverInput),
+    ProductionOrder(comity_node::ProductionOrderInput),
+    Object(String),
+    Notify(String),
+    Extend(String),
+    Close(String),
+}
+
+/// The status a refusal of the node is answered with on a page (as the JSON API does).
+fn node_status(e: &NodeError) -> StatusCode {
+    match e {
+        NodeError::UnknownCase(_) => StatusCode::NOT_FOUND,
+        NodeError::Store(_) | NodeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        NodeError::IllegalTransition { .. }
+        | NodeError::Conflict
+        | NodeError::ConsultationRequired(_)
+        | NodeError::PreservationExpired(_) => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
 }
 
 /// Runs a case form: role, CSRF, the use case; then back to the case page (303), or the case
@@ -1409,19 +1570,18 @@ async fn act<S: Store, C: Clock, E: Entropy>(
         Act::Answer(text, supplied) => node.answer_clarification(who, id, &text, &supplied).await,
         Act::Consult(grounds, text) => node.consult(who, id, &grounds, &text).await,
         Act::Decide(input) => node.decide(who, id, input).await,
+        Act::Revise(scenario) => node.revise(who, id, &scenario).await,
+        Act::Deliver(input) => node.deliver_with(who, id, &input).await,
+        Act::ProductionOrder(input) => node.issue_production_order(who, id, input).await,
+        Act::Object(reasons) => node.object(who, id, &reasons).await,
+        Act::Notify(text) => node.notify_unavailable(who, id, &text).await,
+        Act::Extend(text) => node.request_extension(who, id, &text).await,
+        Act::Close(reason) => node.close(who, id, &reason).await,
     };
     match done {
         Ok(_) => Redirect::to(&format!("/cases/{id}")).into_response(),
         Err(e) => {
-            let status = match &e {
-                NodeError::UnknownCase(_) => StatusCode::NOT_FOUND,
-                NodeError::Store(_) | NodeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                NodeError::IllegalTransition { .. }
-                | NodeError::Conflict
-                | NodeError::ConsultationRequired(_)
-                | NodeError::PreservationExpired(_) => StatusCode::CONFLICT,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
+            let status = node_status(&e);
             let text = format!("{} ({})", e, e.code());
             render_case(node, &actor, t, options, id, status, Some(text)).await
         }
