@@ -20,6 +20,7 @@ mod cmd_support;
 mod cmd_transport;
 mod cmd_user;
 mod diag;
+mod lab;
 mod log_source;
 mod rules_cmd;
 
@@ -92,6 +93,10 @@ enum Command {
     /// Manage a node's accounts for the officer UI: add, set, list.
     #[command(subcommand)]
     User(cmd_user::UserCommand),
+    /// The policy lab: decide generated scenarios under several instruments and report where
+    /// and why their outcomes differ (run, diff, what-if).
+    #[command(subcommand)]
+    Lab(lab::LabCommand),
 }
 
 fn main() -> ExitCode {
@@ -115,5 +120,6 @@ fn main() -> ExitCode {
         Command::Log(cmd) => cmd_log::run(cmd),
         Command::Report(args) => cmd_report::run(args),
         Command::User(cmd) => cmd_user::run(cmd),
+        Command::Lab(cmd) => lab::run(cmd),
     }
 }
