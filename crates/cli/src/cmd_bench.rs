@@ -266,6 +266,8 @@ fn set_up(dir: &Path, base: u16, poll_millis: u64) -> Result<Vec<ServeConfig>, S
         configs.push(ServeConfig {
             node: node_dir,
             directory: None,
+            database_url: None,
+            claim_lease_seconds: None,
             officer_listen: ([127, 0, 0, 1], officer).into(),
             node_listen: ([127, 0, 0, 1], peer).into(),
             time_zone: None,

@@ -199,6 +199,8 @@ fn set_up(dir: &Path, base: u16, training: bool) -> Result<Vec<ServeConfig>, Str
         configs.push(ServeConfig {
             node: node_dir,
             directory: None,
+            database_url: None,
+            claim_lease_seconds: None,
             officer_listen: ([127, 0, 0, 1], officer).into(),
             node_listen: ([127, 0, 0, 1], peer).into(),
             time_zone: None,
@@ -779,6 +781,7 @@ async fn make_accounts(
             json: false,
             now: None,
             tz: None,
+            database_url: c.database_url.clone(),
         };
         let handle = crate::cmd_node::NodeHandle::open(&args)
             .await
@@ -815,6 +818,7 @@ async fn export_logs(configs: &[ServeConfig]) -> bool {
             json: false,
             now: None,
             tz: None,
+            database_url: c.database_url.clone(),
         };
         let to = c.node.join("log");
         let done = match crate::cmd_node::NodeHandle::open(&args).await {

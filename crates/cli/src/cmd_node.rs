@@ -4,7 +4,9 @@
 //! A node directory made by `comity init` gains, when used as a node:
 //!
 //! ```text
-//! DIR/node.db          the node's SQLite database (created on first use, WAL journal)
+//! DIR/node.db          the node's SQLite database (created on first use, WAL journal), unless
+//!                      --database-url names another (sqlite://PATH, or postgres://… for a
+//!                      node run by several replicas on one PostgreSQL database)
 //! DIR/directory.json   the signed authority directory (default of --directory)
 //! DIR/node.toml        optional configuration:
 //!                        time_zone = "Europe/Madrid"    # the calendar of day deadlines (default UTC)
@@ -19,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use comity_node::{Clock, Entropy, Node, NodeConfig, NodeError};
-use comity_store::sqlite::SqliteStore;
+use comity_store::AnyStore;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -48,10 +50,15 @@ pub struct NodeArgs {
     /// UTC).
     #[arg(long, value_name = "NAME")]
     pub tz: Option<String>,
+    /// Where the node's data lives: `sqlite://PATH` (default `sqlite://DIR/node.db`) or
+    /// `postgres://USER@HOST/DATABASE` (add `?schema=NAME` to keep it in a schema of its own).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
-/// The node as the CLI runs it: SQLite in `DIR/node.db`, the system clock, OS randomness.
-pub type CliNode = Node<SqliteStore, SystemClock, OsEntropy>;
+/// The node as the CLI runs it: its database (SQLite in `DIR/node.db` unless `--database-url`
+/// says otherwise), the system clock, OS randomness.
+pub type CliNode = Node<AnyStore, SystemClock, OsEntropy>;
 
 /// The system clock, or a fixed time given with `--now`.
 #[derive(Debug, Clone, Copy)]
@@ -288,16 +295,26 @@ impl NodeHandle {
             witness_key: dir.witness_key()?,
             own_party: config.party,
         };
-        let db = args.node.join("node.db");
-        let store = SqliteStore::open(&db)
+        let database = database_of(&args.node, args.database_url.as_deref())?;
+        let store = AnyStore::open_database(&database)
             .await
-            .map_err(|e| Failure::failed(format!("cannot open `{}`: {e}", db.display())))?;
+            .map_err(|e| Failure::failed(format!("cannot open {}: {e}", database.display())))?;
         let node = Node::new(store, clock, entropy, cfg)?;
         Ok(Self {
             node,
             officer,
             json: args.json,
         })
+    }
+}
+
+/// The database `--database-url` names, else `DIR/node.db`; a URL that cannot be used is bad
+/// input.
+pub fn database_of(node_dir: &Path, url: Option<&str>) -> Result<comity_store::Database, Failure> {
+    match url {
+        Some(url) => comity_store::Database::parse(url)
+            .map_err(|e| Failure::bad_input(format!("--database-url: {e}"))),
+        None => Ok(comity_store::Database::Sqlite(node_dir.join("node.db"))),
     }
 }
 

@@ -39,6 +39,12 @@ pub struct ServeArgs {
     /// Log as JSON lines (overrides `log` in the configuration).
     #[arg(long)]
     json_logs: bool,
+    /// Where the node's data lives (overrides `database_url` in the configuration):
+    /// `sqlite://PATH` (default `sqlite://NODE_DIR/node.db`) or `postgres://USER@HOST/DATABASE`
+    /// (`?schema=NAME` for a schema of its own). Replicas of one node share one PostgreSQL
+    /// database.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
 }
 
 /// The configuration file of `comity serve`. Paths are relative to the file.
@@ -49,6 +55,14 @@ pub struct ServeConfig {
     pub node: PathBuf,
     /// The signed directory (default: `directory.json` in the node directory).
     pub directory: Option<PathBuf>,
+    /// Where the node's data lives: `sqlite://PATH` (default: `node.db` in the node directory)
+    /// or `postgres://USER@HOST/DATABASE[?schema=NAME]`.
+    #[serde(default)]
+    pub database_url: Option<String>,
+    /// Seconds a replica holds the outbox messages it is delivering before another replica of
+    /// the node may take them over (default 60).
+    #[serde(default)]
+    pub claim_lease_seconds: Option<u64>,
     /// Where the officer API listens (plain HTTP: keep it on loopback or behind a proxy).
     pub officer_listen: SocketAddr,
     /// Where other nodes deliver envelopes (mutual TLS only).
@@ -246,6 +260,7 @@ pub async fn start(
         json: false,
         now: None,
         tz: config.time_zone.clone(),
+        database_url: config.database_url.clone(),
     };
     let handle = NodeHandle::open(&args)
         .await
@@ -281,6 +296,9 @@ pub async fn start(
     let mut options = DeliveryOptions::default();
     if let Some(ms) = config.poll_millis {
         options.poll_interval = std::time::Duration::from_millis(ms.clamp(10, 60_000));
+    }
+    if let Some(seconds) = config.claim_lease_seconds {
+        options.claim_lease = std::time::Duration::from_secs(seconds.clamp(1, 3600));
     }
     let deliverer = Deliverer::new(node.clone(), identity, jitter, options);
 
@@ -475,7 +493,10 @@ pub async fn termination() {
 
 pub fn run(args: ServeArgs) -> ExitCode {
     let config = match ServeConfig::read(&args.config) {
-        Ok(c) => c,
+        Ok(c) => ServeConfig {
+            database_url: args.database_url.or(c.database_url),
+            ..c
+        },
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(crate::EXIT_BAD_INPUT);

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use comity_store::sqlite::SqliteStore;
+use comity_store::AnyStore;
 use comity_web::{Auth, AuthConfig, Role};
 
 use crate::cmd_node::{Failure, NodeArgs, NodeHandle, OsEntropy, SystemClock};
@@ -71,7 +71,7 @@ pub fn random_password() -> Result<String, Failure> {
 }
 
 /// The authentication of a node's store, for commands (cookies do not matter here).
-pub fn auth_of(store: SqliteStore, node_id: &str) -> Result<Auth, Failure> {
+pub fn auth_of(store: AnyStore, node_id: &str) -> Result<Auth, Failure> {
     let clock = SystemClock::new(None)?;
     let entropy = OsEntropy::new()?;
     Auth::new(

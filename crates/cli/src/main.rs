@@ -6,6 +6,7 @@
 mod check;
 mod cmd_bench;
 mod cmd_case;
+mod cmd_db;
 mod cmd_demo;
 mod cmd_directory;
 mod cmd_envelope;
@@ -75,6 +76,9 @@ enum Command {
     Inbox(cmd_transport::InboxArgs),
     /// Run a node: officer API, node-to-node endpoint (mutual TLS), delivery, deadlines.
     Serve(cmd_serve::ServeArgs),
+    /// Create a node's database or bring its schema up to date (SQLite or PostgreSQL), before
+    /// starting the node's replicas.
+    Migrate(cmd_db::MigrateArgs),
     /// Start a local federation of four authorities on loopback and run scripted cases.
     Demo(cmd_demo::DemoArgs),
     /// Measure latency and throughput between two local nodes (`bench roundtrip`).
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
         Command::Inbox(args) => cmd_transport::run_inbox(args),
 
         Command::Serve(args) => cmd_serve::run(args),
+        Command::Migrate(args) => cmd_db::migrate(args),
         Command::Demo(args) => cmd_demo::run(args),
         Command::Bench(cmd) => cmd_bench::run(cmd),
         Command::Log(cmd) => cmd_log::run(cmd),

@@ -3466,6 +3466,23 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         Ok(self.store.outbox_due(self.now_ms(), limit).await?)
     }
 
+    /// Takes up to `limit` messages with a priority in `priorities` to deliver now and holds
+    /// them for `lease` ([`comity_store::Store::outbox_claim`]): with several replicas of this
+    /// node on one database, no other replica's deliverer gets them meanwhile.
+    pub async fn outbox_claim(
+        &self,
+        limit: u32,
+        priorities: std::ops::RangeInclusive<i32>,
+        lease: std::time::Duration,
+    ) -> Result<Vec<OutboxRow>, NodeError> {
+        let now = self.now_ms();
+        let lease = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        Ok(self
+            .store
+            .outbox_claim(now, limit, priorities, now.saturating_add(lease))
+            .await?)
+    }
+
     /// Records that a message was delivered.
     pub async fn mark_delivered(&self, id: &str) -> Result<(), NodeError> {
         let change = Change {

@@ -64,7 +64,8 @@ CREATE INDEX deadlines_by_due ON deadlines (due_at);
 -- Messages waiting to be delivered. `case_id` is not a foreign key (see the SQLite schema).
 -- `written` is the order messages were written in (SQLite's rowid): the messages of one case
 -- are written by changes that follow one another (compare-and-swap on the case), so a later
--- message of a case always draws a larger number.
+-- message of a case always draws a larger number. Replicas claim messages to deliver with
+-- `FOR UPDATE SKIP LOCKED` and a lease (`claimed_until`).
 CREATE TABLE outbox (
     id              TEXT COLLATE "C"    NOT NULL PRIMARY KEY,
     written         BIGINT  GENERATED ALWAYS AS IDENTITY,
@@ -77,7 +78,9 @@ CREATE TABLE outbox (
     attempts        INTEGER NOT NULL,
     next_attempt_at BIGINT  NOT NULL,
     delivered_at    BIGINT,
-    last_error      TEXT COLLATE "C"
+    last_error      TEXT COLLATE "C",
+    -- Until when a replica's deliverer holds the message (`Store::outbox_claim`).
+    claimed_until   BIGINT
 );
 CREATE INDEX outbox_pending ON outbox (priority, created_at, written) WHERE delivered_at IS NULL;
 CREATE INDEX outbox_by_case ON outbox (case_id, created_at, id);

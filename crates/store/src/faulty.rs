@@ -134,6 +134,16 @@ impl<S: FaultInjection> Store for FaultyStore<S> {
         self.inner.outbox_due(now, limit)
     }
 
+    fn outbox_claim(
+        &self,
+        now: Millis,
+        limit: u32,
+        priorities: std::ops::RangeInclusive<i32>,
+        lease_until: Millis,
+    ) -> impl Future<Output = Result<Vec<OutboxRow>, StoreError>> + Send {
+        self.inner.outbox_claim(now, limit, priorities, lease_until)
+    }
+
     fn outbox(
         &self,
         case_id: Option<&str>,

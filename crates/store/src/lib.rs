@@ -31,6 +31,7 @@
 //! checkpoint is replaced only by compare-and-swap on its size ([`Store::swap_checkpoint`]);
 //! so are the checkpoints this node holds of other logs ([`Store::swap_peer_checkpoint`]).
 
+pub mod any;
 pub mod faulty;
 pub mod postgres;
 pub mod scratch;
@@ -41,6 +42,8 @@ use std::future::Future;
 use std::ops::Range;
 
 use comity_tlog::{Hash, TilePath};
+
+pub use any::{AnyStore, Database};
 
 /// Milliseconds since 1970-01-01T00:00:00Z.
 pub type Millis = i64;
@@ -387,6 +390,33 @@ pub trait Store: Send + Sync {
         now: Millis,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<OutboxRow>, StoreError>> + Send;
+    /// Takes up to `limit` messages to deliver now, as [`Store::outbox_due`] orders them, with
+    /// a priority in `priorities`, and reserves them until `lease_until` for the caller: while
+    /// the lease lasts no other caller is given them, nor a later message of the same case to
+    /// the same recipient (so that the messages of a case leave in order, from one deliverer).
+    /// A message that is recorded as failed ([`OutboxUpdate::Failed`]) is free again at its next
+    /// attempt; one whose deliverer died is free when the lease ends. With several replicas of
+    /// a node on one database, each replica's deliverer claims its own messages.
+    ///
+    /// The default reads [`Store::outbox_due`] and filters by priority: right for a backend
+    /// whose database belongs to one process (SQLite), whose deliverer keeps its own account of
+    /// what is in flight.
+    fn outbox_claim(
+        &self,
+        now: Millis,
+        limit: u32,
+        priorities: std::ops::RangeInclusive<i32>,
+        lease_until: Millis,
+    ) -> impl Future<Output = Result<Vec<OutboxRow>, StoreError>> + Send {
+        let _ = lease_until;
+        async move {
+            let rows = self.outbox_due(now, limit).await?;
+            Ok(rows
+                .into_iter()
+                .filter(|r| priorities.contains(&r.priority))
+                .collect())
+        }
+    }
     /// The messages of one case (of every case, if None), oldest first.
     fn outbox(
         &self,

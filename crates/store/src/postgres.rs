@@ -175,6 +175,14 @@ impl PgStore {
         SEQUENCER_LOCK ^ i64::from_ne_bytes(h.to_ne_bytes())
     }
 
+    /// The last schema migration applied to the node's schema.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
     /// The schema that holds this node's tables.
     pub fn schema(&self) -> &str {
         &self.schema
@@ -632,7 +640,7 @@ impl Writes<'_> {
                     .run(
                         sqlx::query(
                             "UPDATE outbox SET last_error = $2, next_attempt_at = $3,
-                                               attempts = attempts + 1
+                                               attempts = attempts + 1, claimed_until = NULL
                              WHERE id = $1 AND delivered_at IS NULL",
                         )
                         .bind(id)
@@ -1298,6 +1306,54 @@ impl Store for PgStore {
         .await
         .map_err(backend)?;
         all(&rows, outbox_row)
+    }
+
+    /// One statement: the due messages that are not claimed, nor behind an earlier message of
+    /// their case and recipient that is claimed or waiting for its next attempt, are locked
+    /// with `FOR UPDATE SKIP LOCKED` (a replica claiming at the same moment skips them rather
+    /// than waiting) and given the lease.
+    async fn outbox_claim(
+        &self,
+        now: Millis,
+        limit: u32,
+        priorities: std::ops::RangeInclusive<i32>,
+        lease_until: Millis,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(
+            "WITH due AS (
+                 SELECT o.id FROM outbox o
+                 WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1
+                   AND (o.claimed_until IS NULL OR o.claimed_until <= $1)
+                   AND o.priority BETWEEN $3 AND $4
+                   AND NOT EXISTS (
+                       SELECT 1 FROM outbox e
+                       WHERE e.case_id = o.case_id AND e.recipient = o.recipient
+                         AND e.delivered_at IS NULL AND e.written < o.written
+                         AND (e.next_attempt_at > $1 OR e.claimed_until > $1))
+                 ORDER BY o.priority, o.created_at, o.written
+                 LIMIT $2
+                 FOR UPDATE OF o SKIP LOCKED)
+             UPDATE outbox SET claimed_until = $5 FROM due WHERE outbox.id = due.id
+             RETURNING outbox.id, outbox.case_id, outbox.recipient, outbox.kind,
+                       outbox.priority, outbox.bytes, outbox.created_at, outbox.attempts,
+                       outbox.next_attempt_at, outbox.delivered_at, outbox.last_error,
+                       outbox.written",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(*priorities.start())
+        .bind(*priorities.end())
+        .bind(lease_until)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        // RETURNING keeps no order: put the claimed rows in `outbox_due`'s.
+        let mut claimed = rows
+            .iter()
+            .map(|row| Ok((col::<i64>(row, "outbox", "written")?, outbox_row(row)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        claimed.sort_by_key(|(written, row)| (row.priority, row.created_at, *written));
+        Ok(claimed.into_iter().map(|(_, row)| row).collect())
     }
 
     async fn outbox(&self, case_id: Option<&str>) -> Result<Vec<OutboxRow>, StoreError> {

@@ -165,6 +165,14 @@ impl SqliteStore {
         Ok(Self { pool, writer })
     }
 
+    /// The last schema migration applied to the database.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
     /// How many transactions the writer has committed and how many changes they held, since
     /// the store was opened.
     pub fn writer_stats(&self) -> WriterStats {

@@ -21,7 +21,8 @@ use std::sync::Arc;
 use comity_store::postgres::PgStore;
 use comity_store::scratch::ScratchDatabase;
 use comity_store::{Change, Store, StoreError};
-use conformance::{T0, assert_log_is, audit, case, leaf, log_key, published};
+use comity_store::{OutboxRow, OutboxUpdate};
+use conformance::{T0, assert_log_is, audit, case, leaf, log_key, message, published};
 
 /// A scratch database, or `None` after a visible skip.
 async fn database() -> Option<ScratchDatabase> {
@@ -84,6 +85,7 @@ conformance!(
     rows_need_their_case,
     duplicate_inbound,
     outbox_order_and_due,
+    outbox_claims,
     deadline_filters,
     expiring_items,
     faults_every_write,
@@ -254,4 +256,93 @@ async fn bad_urls_are_named() {
     let text = err.to_string();
     assert!(!text.contains("secret"), "{text}");
     assert!(text.contains("ana:***@127.0.0.1"), "{text}");
+}
+
+fn ids(rows: Vec<OutboxRow>) -> Vec<String> {
+    rows.into_iter().map(|m| m.id).collect()
+}
+
+/// Two replicas claim the outbox at once: each message goes to one of them; a case's later
+/// message waits behind its earlier one (claimed, or waiting for its next attempt); a failure
+/// frees a message at its next attempt, a dead claimant's lease frees it when it ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_claim_the_outbox() {
+    with_database(|url| async move {
+        let a = Arc::new(PgStore::open(&url).await.unwrap());
+        let b = Arc::new(PgStore::open(&url).await.unwrap());
+        let mut rows: Vec<OutboxRow> = (0..200)
+            .map(|i| message(&format!("m-{i:03}"), None, 5, T0 + i))
+            .collect();
+        rows.push(message("x-1", Some("c-x"), 5, T0 + 1000));
+        rows.push(message("x-2", Some("c-x"), 5, T0 + 1001));
+        a.apply(&Change {
+            outbox: rows,
+            ..Change::default()
+        })
+        .await
+        .unwrap();
+        let now = T0 + 2000;
+        let lease = now + 60_000;
+        // Claims at once from both, in small batches, until nothing is left.
+        let claim = |store: Arc<PgStore>| {
+            tokio::spawn(async move {
+                let mut got = vec![];
+                loop {
+                    let batch = store.outbox_claim(now, 7, 1..=10, lease).await.unwrap();
+                    if batch.is_empty() {
+                        break got;
+                    }
+                    got.extend(ids(batch));
+                }
+            })
+        };
+        let (ga, gb) = (claim(a.clone()), claim(b.clone()));
+        let (ga, gb) = (ga.await.unwrap(), gb.await.unwrap());
+        let mut all: Vec<String> = ga.iter().chain(&gb).cloned().collect();
+        all.sort();
+        let before = all.len();
+        all.dedup();
+        assert_eq!(before, all.len(), "a message was claimed twice");
+        // x-2 stays behind x-1 (claimed, lease running) unless both came in one batch.
+        let x2_alone = all.contains(&"x-2".to_owned())
+            && !(ga.contains(&"x-1".to_owned()) && ga.contains(&"x-2".to_owned()))
+            && !(gb.contains(&"x-1".to_owned()) && gb.contains(&"x-2".to_owned()));
+        assert!(!x2_alone, "x-2 was claimed apart from x-1");
+        assert!(all.len() >= 201, "{}", all.len());
+        // Nothing is free while the leases run.
+        assert!(
+            b.outbox_claim(now, 10, 1..=10, lease)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // A failure frees x-1 at its next attempt, and x-2 waits behind it until then.
+        a.apply(&Change {
+            outbox_updates: vec![OutboxUpdate::Failed {
+                id: "x-1".into(),
+                error: "503".into(),
+                next_attempt_at: now + 10,
+            }],
+            ..Change::default()
+        })
+        .await
+        .unwrap();
+        assert!(
+            b.outbox_claim(now + 5, 10, 1..=10, lease)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let freed = b
+            .outbox_claim(now + 10, 10, 1..=10, now + 20)
+            .await
+            .unwrap();
+        assert_eq!(ids(freed)[0], "x-1");
+        // The claimant of x-1 dies: when its lease ends, x-1 is free for another.
+        assert_eq!(
+            ids(a.outbox_claim(now + 20, 1, 1..=10, now + 30).await.unwrap()),
+            ["x-1"]
+        );
+    })
+    .await;
 }

@@ -80,6 +80,7 @@ conformance!(
     rows_need_their_case,
     duplicate_inbound,
     outbox_order_and_due,
+    outbox_claims,
     deadline_filters,
     expiring_items,
     faults_every_write,

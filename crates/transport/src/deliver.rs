@@ -38,6 +38,12 @@ pub struct DeliveryOptions {
     /// A pass runs at least this often, even without a wake-up.
     pub poll_interval: Duration,
     pub backoff: Backoff,
+    /// How long the messages a pass takes are this deliverer's alone
+    /// (`comity_store::Store::outbox_claim`): with several replicas of a node on one
+    /// PostgreSQL database, another replica takes a message over only when its deliverer died
+    /// (or took longer than this, in which case the peer may receive it twice and keeps it
+    /// once).
+    pub claim_lease: Duration,
 }
 
 impl Default for DeliveryOptions {
@@ -49,6 +55,7 @@ impl Default for DeliveryOptions {
             connect_timeout: Duration::from_secs(5),
             poll_interval: Duration::from_secs(1),
             backoff: Backoff::default(),
+            claim_lease: Duration::from_secs(60),
         }
     }
 }
@@ -88,10 +95,11 @@ enum Lane {
 }
 
 impl Lane {
-    fn takes(self, priority: i32) -> bool {
+    /// The priorities of the messages the lane delivers.
+    fn priorities(self) -> std::ops::RangeInclusive<i32> {
         match self {
-            Self::Emergency => priority <= 0,
-            Self::Ordinary => priority > 0,
+            Self::Emergency => i32::MIN..=0,
+            Self::Ordinary => 1..=i32::MAX,
         }
     }
 
@@ -310,11 +318,14 @@ where
         lane: Lane,
         tasks: &mut JoinSet<Tally>,
     ) -> Result<(), TransportError> {
-        let rows = self.node.outbox_due(self.opts.batch).await?;
+        let rows = self
+            .node
+            .outbox_claim(self.opts.batch, lane.priorities(), self.opts.claim_lease)
+            .await?;
         let now = self.node.now().as_millisecond();
         let mut order: Vec<(String, String, Vec<OutboxRow>)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
-        for row in rows.into_iter().filter(|r| lane.takes(r.priority)) {
+        for row in rows {
             let key = match &row.case_id {
                 Some(case) => format!("{}\n{case}", row.to),
                 None => format!("{}\n#{}", row.to, row.id),

@@ -41,7 +41,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use base64::Engine as _;
 use comity_crypto::Sha256Digest;
 use comity_node::{Clock, Entropy};
-use comity_store::sqlite::SqliteStore;
+use comity_store::AnyStore;
 use comity_store::{AuditRow, Change, Millis, SessionRow, SessionWrite, Store, UserRow};
 use serde_json::json;
 
@@ -369,7 +369,7 @@ pub struct Opened {
 pub struct Auth(Arc<Inner>);
 
 struct Inner {
-    store: SqliteStore,
+    store: AnyStore,
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
     config: AuthConfig,
@@ -393,7 +393,7 @@ impl std::fmt::Debug for Auth {
 impl Auth {
     /// The authentication of a node with the default [`Policy`].
     pub fn new(
-        store: SqliteStore,
+        store: impl Into<AnyStore>,
         clock: Arc<dyn Clock>,
         entropy: Arc<dyn Entropy>,
         config: AuthConfig,
@@ -404,7 +404,7 @@ impl Auth {
     /// The authentication of a node with its login limits and session lifetimes (refused,
     /// naming the setting, if [`Policy::check`] fails).
     pub fn with_policy(
-        store: SqliteStore,
+        store: impl Into<AnyStore>,
         clock: Arc<dyn Clock>,
         entropy: Arc<dyn Entropy>,
         config: AuthConfig,
@@ -415,7 +415,7 @@ impl Auth {
         entropy.fill(&mut pepper);
         let decoy = hash_with_salt(&b64(&pepper), &pepper)?;
         Ok(Auth(Arc::new(Inner {
-            store,
+            store: store.into(),
             clock,
             entropy,
             config,
@@ -434,7 +434,7 @@ impl Auth {
         &self.0.policy
     }
 
-    pub fn store(&self) -> &SqliteStore {
+    pub fn store(&self) -> &AnyStore {
         &self.0.store
     }
 

@@ -1181,6 +1181,51 @@ pub async fn outbox_order_and_due<S: Store>(store: S) {
     );
 }
 
+/// What every backend's claim does (one claimant): the due messages of the priorities asked
+/// for, in `outbox_due`'s order, at most `limit`.
+pub async fn outbox_claims<S: Store>(store: S) {
+    apply(
+        &store,
+        Change {
+            outbox: vec![
+                message("m-low", None, 5, T0),
+                message("m-urgent", None, 0, T0 + 10),
+                message("m-mid", None, 3, T0 + 20),
+                OutboxRow {
+                    next_attempt_at: T0 + 500,
+                    ..message("m-later", None, 3, T0)
+                },
+            ],
+            ..Change::default()
+        },
+    )
+    .await;
+    let ids = |v: Vec<OutboxRow>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    let lease = T0 + 100 + HOUR;
+    assert_eq!(
+        ids(store
+            .outbox_claim(T0 + 100, 10, i32::MIN..=0, lease)
+            .await
+            .unwrap()),
+        ["m-urgent"]
+    );
+    assert_eq!(
+        ids(store
+            .outbox_claim(T0 + 100, 10, 1..=i32::MAX, lease)
+            .await
+            .unwrap()),
+        ["m-mid", "m-low"]
+    );
+    // The rows come back as written.
+    let claimed = store
+        .outbox_claim(T0 + 600, 10, i32::MIN..=i32::MAX, T0 + 600 + HOUR)
+        .await
+        .unwrap();
+    for row in claimed {
+        assert_eq!(row.bytes, (0..=255).collect::<Vec<u8>>());
+    }
+}
+
 pub async fn deadline_filters<S: Store>(store: S) {
     new_case(&store, &case("c-1", "received", T0)).await;
     new_case(&store, &case("c-2", "received", T0)).await;
