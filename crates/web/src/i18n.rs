@@ -141,6 +141,8 @@ pub struct Messages {
     pub keep_held: &'static str,
     pub keep_seen: &'static str,
     pub report: &'static str,
+    pub data_conditions: &'static str,
+    pub retain_until: &'static str,
 }
 
 pub static EN: Messages = Messages {
@@ -272,6 +274,8 @@ pub static EN: Messages = Messages {
     keep_held: "the checkpoint held (the other view was the fault)",
     keep_seen: "the checkpoint seen (follow the log's current view)",
     report: "Report",
+    data_conditions: "Conditions that travel with the data",
+    retain_until: "Deleted on",
 };
 
 pub static FR: Messages = Messages {
@@ -403,6 +407,8 @@ pub static FR: Messages = Messages {
     keep_held: "du point de contrôle détenu (l’autre vue était fautive)",
     keep_seen: "du point de contrôle vu (suivre la vue actuelle du journal)",
     report: "Rapport",
+    data_conditions: "Conditions attachées aux données",
+    retain_until: "Supprimé le",
 };
 
 /// Every language of the UI.

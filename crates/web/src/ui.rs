@@ -1253,9 +1253,11 @@ fn case_model(view: &CaseView) -> CaseModel {
     }
     thread.sort_by(|a, b| a.at.cmp(&b.at));
     let mut deliveries = Vec::new();
-    for (label, list) in [
-        ("Delivered", &d.deliveries),
-        ("Received under a production order", &d.received),
+    // An item received under a production order carries its whole chain already (the
+    // provider's, and this node's receipt); a delivered item's chain goes on with the delivery's.
+    for (label, list, whole) in [
+        ("Delivered", &d.deliveries, false),
+        ("Received under a production order", &d.received, true),
     ] {
         for dl in list {
             let cond = &dl.conditions;
@@ -1279,6 +1281,8 @@ fn case_model(view: &CaseView) -> CaseModel {
                         size: it.size,
                         custody: if it.custody.is_empty() {
                             dl.custody.clone()
+                        } else if whole {
+                            it.custody.clone()
                         } else {
                             it.custody
                                 .iter()
