@@ -30,7 +30,7 @@ pub struct DemoArgs {
     /// A training sandbox: every page of the officer UI says so, and offers guided exercises
     /// on the demo's fictional cases.
     #[arg(long)]
-    training: bool,
+    pub(crate) training: bool,
 }
 
 struct Authority {
@@ -163,10 +163,19 @@ fn fresh_dir() -> Result<PathBuf, String> {
 /// The demo's network: its directory's name, and the first part of each log's origin.
 const DEMO_NETWORK: &str = "comity-demo";
 
+/// The training sandbox's network: a training node runs only in a network so named, with
+/// every peer on loopback (`comity_web::training::refuse_real_peers`).
+const TRAINING_NETWORK: &str = "comity-training";
+
 /// Keys, certificates and a signed directory for the four authorities.
 fn set_up(dir: &Path, base: u16, training: bool) -> Result<Vec<ServeConfig>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let directory = dir.join("directory.json");
+    let network = if training {
+        TRAINING_NETWORK
+    } else {
+        DEMO_NETWORK
+    };
     let mut configs = Vec::new();
     for (i, a) in AUTHORITIES.iter().enumerate() {
         let offset = u16::try_from(i).unwrap_or(0);
@@ -194,7 +203,7 @@ fn set_up(dir: &Path, base: u16, training: bool) -> Result<Vec<ServeConfig>, Str
             &format!("https://127.0.0.1:{peer}/"),
             // The log's origin is `<network>/<id>`: the network of the directory below.
             "--network",
-            DEMO_NETWORK,
+            network,
         ])?;
         configs.push(ServeConfig {
             node: node_dir,
@@ -230,7 +239,7 @@ fn set_up(dir: &Path, base: u16, training: bool) -> Result<Vec<ServeConfig>, Str
         "--directory",
         &directory_text,
         "--network",
-        DEMO_NETWORK,
+        network,
         &maintainer,
         "--maintainer",
         "--log-vkey",

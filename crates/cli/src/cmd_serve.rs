@@ -82,7 +82,8 @@ pub struct ServeConfig {
     /// front of it). Default: when `officer_listen` is not a loopback address.
     #[serde(default)]
     pub secure_cookies: Option<bool>,
-    /// A training node: every page of the officer UI says so.
+    /// A training node: every page of the officer UI says so, and it refuses to start unless
+    /// its directory is a training network with every peer on loopback.
     #[serde(default)]
     pub training: bool,
     /// Login limits and session lifetimes (`[auth]`).
@@ -266,6 +267,13 @@ pub async fn start(
         .await
         .map_err(|f| format!("{}: {}", f.code, f.message))?;
     let node = Arc::new(handle.node);
+    // Nothing of a training node may reach a real authority.
+    if config.training
+        && let Some(why) =
+            comity_web::training::refuse_real_peers(node.directory().directory(), node.id())
+    {
+        return Err(format!("training node `{}`: {why}", node.id()));
+    }
     let id = node.id().to_string();
     // The directory this node starts with is an event of its log, once per version.
     if node

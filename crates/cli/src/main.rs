@@ -81,6 +81,10 @@ enum Command {
     Migrate(cmd_db::MigrateArgs),
     /// Start a local federation of four authorities on loopback and run scripted cases.
     Demo(cmd_demo::DemoArgs),
+    /// Start a training sandbox: the demo's nodes with their fictional cases, every page marked
+    /// as training, guided exercises checked by the treaty engine, and no real authority
+    /// reachable (the same as `comity demo --training`).
+    Training(cmd_demo::DemoArgs),
     /// Measure latency and throughput between two local nodes (`bench roundtrip`).
     #[command(subcommand)]
     Bench(cmd_bench::BenchCommand),
@@ -121,6 +125,10 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd_serve::run(args),
         Command::Migrate(args) => cmd_db::migrate(args),
         Command::Demo(args) => cmd_demo::run(args),
+        Command::Training(mut args) => {
+            args.training = true;
+            cmd_demo::run(args)
+        }
         Command::Bench(cmd) => cmd_bench::run(cmd),
         Command::Log(cmd) => cmd_log::run(cmd),
         Command::Report(args) => cmd_report::run(args),

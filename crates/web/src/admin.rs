@@ -428,6 +428,8 @@ enum Edit {
     Password,
 }
 
+// What an edit needs of the request, as the handlers extracted it.
+#[allow(clippy::too_many_arguments)]
 async fn edit<S: Store, C: Clock, E: Entropy>(
     node: &Node<S, C, E>,
     auth: &Auth,
@@ -531,6 +533,8 @@ async fn edit<S: Store, C: Clock, E: Entropy>(
 
 macro_rules! edit_handler {
     ($name:ident, $what:expr) => {
+        // An axum handler: one argument per extractor.
+        #[allow(clippy::too_many_arguments)]
         async fn $name<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
             State(node): State<Shared<S, C, E>>,
             Extension(auth): Extension<Auth>,
@@ -664,6 +668,8 @@ fn staged(file: Option<&FsPath>, running: &VerifiedDirectory) -> Option<Verified
     d.verify_successor(running).ok()
 }
 
+// The page and what to say on it.
+#[allow(clippy::too_many_arguments)]
 fn render_directory<S: Store, C: Clock, E: Entropy>(
     node: &Node<S, C, E>,
     actor: &Actor,

@@ -846,14 +846,14 @@ fn remember<K: std::hash::Hash + Eq + Clone>(
     key: K,
     now: Millis,
 ) {
-    if map.len() >= LIMITER_ACCOUNTS && !map.contains_key(&key) {
-        if let Some(oldest) = map
+    if map.len() >= LIMITER_ACCOUNTS
+        && !map.contains_key(&key)
+        && let Some(oldest) = map
             .iter()
             .min_by_key(|(_, t)| t.back().copied().unwrap_or(0))
             .map(|(k, _)| k.clone())
-        {
-            map.remove(&oldest);
-        }
+    {
+        map.remove(&oldest);
     }
     map.entry(key).or_default().push_back(now);
 }

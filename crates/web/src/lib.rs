@@ -16,6 +16,7 @@ mod engine;
 mod escape;
 pub mod i18n;
 mod report;
+pub mod training;
 pub mod ui;
 pub mod words;
 

@@ -90,7 +90,7 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
         )
         .route("/treaty", get(treaty::<S, C, E>))
         .route("/directory", get(directory::<S, C, E>))
-        .route("/training", get(training::<S, C, E>))
+        .merge(crate::training::routes::<S, C, E>())
         .merge(crate::admin::routes::<S, C, E>())
         .layer(Extension(auth))
         .layer(Extension(options))
@@ -198,7 +198,7 @@ pub(crate) fn chrome<S: Store, C: Clock, E: Entropy>(
         if options.training {
             nav.push(NavItem {
                 href: "/training",
-                label: "Exercises",
+                label: crate::training::training_text(t).nav,
                 current: here == "/training",
             });
         }
@@ -589,7 +589,10 @@ async fn logout(
 struct InboxPage {
     chrome: Chrome,
     sections: Vec<Section>,
-    truncated: bool,
+    /// The page shown (from 1), and the links to the pages before and after it.
+    page: usize,
+    prev: Option<String>,
+    next: Option<String>,
 }
 
 #[derive(Debug)]
@@ -620,9 +623,9 @@ pub struct Badge {
     name: String,
 }
 
-/// Cases of one state listed at most, newest first (the inbox stays fast with a large store;
-/// the deadline sections list every case with a running deadline whatever its age).
-const PER_STATE: u32 = 200;
+/// Cases on one page of the inbox by default, and at most (`?limit=`).
+const PAGE_SIZE: usize = 50;
+const MAX_PAGE_SIZE: usize = 200;
 
 /// Cases due soon or overdue listed beyond the per-state lists, at most.
 const EXTRA_DUE: usize = 200;
@@ -630,24 +633,60 @@ const EXTRA_DUE: usize = 200;
 /// Hours before a deadline when it counts as "due soon" on the inbox.
 const SOON_HOURS: i64 = 48;
 
+/// A positive whole number of the query, `default` if absent; else the error naming it.
+fn query_number(
+    query: &HashMap<String, String>,
+    name: &str,
+    default: usize,
+    max: usize,
+) -> Result<usize, String> {
+    match query.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| format!("{name}: expected a whole number from 1 to {max}, not `{v}`")),
+    }
+}
+
 async fn inbox<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
     State(node): State<Shared<S, C, E>>,
     Extension(options): Extension<UiOptions>,
     MaybeActor(actor): MaybeActor,
     Lang(t): Lang,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
 ) -> Response {
     let actor = match require(&node, actor, Action::ListCases, t, &options) {
         Ok(a) => a,
         Err(r) => return r,
     };
     let c = chrome(&node, Some(&actor), t, &options, "/inbox");
-    match inbox_sections(&node, t).await {
-        Ok((sections, truncated)) => page(
+    let paging = query_number(&query, "page", 1, 100_000).and_then(|page| {
+        query_number(&query, "limit", PAGE_SIZE, MAX_PAGE_SIZE).map(|limit| (page, limit))
+    });
+    let (page_no, limit) = match paging {
+        Ok(p) => p,
+        Err(e) => return message(c, StatusCode::BAD_REQUEST, "400", &e),
+    };
+    let offset = (page_no - 1).saturating_mul(limit);
+    let link = |p: usize| {
+        if limit == PAGE_SIZE {
+            format!("/inbox?page={p}")
+        } else {
+            format!("/inbox?page={p}&limit={limit}")
+        }
+    };
+    match inbox_sections(&node, t, offset, limit).await {
+        Ok((sections, more)) => page(
             StatusCode::OK,
             &InboxPage {
                 chrome: c,
                 sections,
-                truncated,
+                page: page_no,
+                prev: (page_no > 1).then(|| link(page_no - 1)),
+                next: more.then(|| link(page_no + 1)),
             },
         ),
         Err(e) => message(
@@ -659,12 +698,19 @@ async fn inbox<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
     }
 }
 
-/// The inbox's sections: emergency, overdue, due soon, new (received, not decided), others.
-/// Each case appears once, in the first section it belongs to.
+/// One page of the inbox: its sections — emergency, overdue, due soon, new (received, not
+/// decided), others, in that order — holding the cases from `offset` to `offset + limit` of
+/// that order, and whether there are more. Each case appears once, in the first section it
+/// belongs to. Each state's newest `offset + limit + 1` cases are read (the store lists a state
+/// newest first), so a page costs what the pages before it cost, and the first is cheap
+/// whatever the store holds.
 pub async fn inbox_sections<S: Store, C: Clock, E: Entropy>(
     node: &Node<S, C, E>,
     t: &'static Messages,
+    offset: usize,
+    limit: usize,
 ) -> Result<(Vec<Section>, bool), NodeError> {
+    let need = u32::try_from(offset.saturating_add(limit).saturating_add(1)).unwrap_or(u32::MAX);
     let now = node.now().as_millisecond();
     // The earliest running deadline of each case.
     let running = node
@@ -692,10 +738,10 @@ pub async fn inbox_sections<S: Store, C: Clock, E: Entropy>(
             .list(&CaseFilter {
                 state: Some(state.as_str().to_owned()),
                 side: None,
-                limit: Some(PER_STATE),
+                limit: Some(need),
             })
             .await?;
-        truncated |= list.len() >= PER_STATE as usize;
+        truncated |= list.len() >= need as usize;
         for d in list {
             if seen.insert(d.id.clone()) {
                 docs.push(d);
@@ -757,6 +803,30 @@ pub async fn inbox_sections<S: Store, C: Clock, E: Entropy>(
     }
     with_due.sort_by_key(|(at, _)| *at);
     soon.extend(with_due.into_iter().map(|(_, r)| r));
+    // The page: the rows from `offset` in section order, each kept in its section.
+    let total = emergency.len() + overdue.len() + soon.len() + new.len() + other.len();
+    let (emergency, overdue, soon, new, other) = {
+        let mut out = Vec::new();
+        let mut skip_left = offset;
+        let mut room_left = limit;
+        for rows in [emergency, overdue, soon, new, other] {
+            let n = rows.len();
+            let from = skip_left.min(n);
+            skip_left -= from;
+            let taken: Vec<Row> = rows.into_iter().skip(from).take(room_left).collect();
+            room_left -= taken.len();
+            out.push(taken);
+        }
+        let mut it = out.into_iter();
+        (
+            it.next().unwrap_or_default(),
+            it.next().unwrap_or_default(),
+            it.next().unwrap_or_default(),
+            it.next().unwrap_or_default(),
+            it.next().unwrap_or_default(),
+        )
+    };
+    let more = truncated || total > offset.saturating_add(limit);
     Ok((
         vec![
             Section {
@@ -785,7 +855,7 @@ pub async fn inbox_sections<S: Store, C: Clock, E: Entropy>(
                 rows: other,
             },
         ],
-        truncated,
+        more,
     ))
 }
 
@@ -1987,32 +2057,4 @@ async fn directory<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>
             authorities,
         },
     )
-}
-
-#[derive(Template)]
-#[template(path = "training.html")]
-struct TrainingPage {
-    chrome: Chrome,
-}
-
-/// The guided exercises of a training node (404 on a real one).
-async fn training<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
-    State(node): State<Shared<S, C, E>>,
-    Extension(options): Extension<UiOptions>,
-    MaybeActor(actor): MaybeActor,
-    Lang(t): Lang,
-) -> Response {
-    let Some(actor) = actor else {
-        return Redirect::to("/login").into_response();
-    };
-    let c = chrome(&node, Some(&actor), t, &options, "/training");
-    if !options.training {
-        return message(
-            c,
-            StatusCode::NOT_FOUND,
-            "404",
-            "This node is not a training node.",
-        );
-    }
-    page(StatusCode::OK, &TrainingPage { chrome: c })
 }
