@@ -13,7 +13,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use comity_store::Store as _;
 use comity_store::sqlite::SqliteStore;
 use comity_transparency::{CaseCommitment, Event, Leaf, case_commitment};
 
@@ -50,6 +49,14 @@ fn leaf_of_event(kind: &str, data: &serde_json::Value) -> Option<Event> {
 /// whole log (an officer command appends but does not sign), the check signs one with the
 /// node's `keys/log.key`.
 pub async fn check(node_dir: &Path) -> Checked {
+    let store = SqliteStore::open(node_dir.join("node.db")).await.unwrap();
+    let checked = check_store(node_dir, &store).await;
+    store.close().await;
+    checked
+}
+
+/// [`check`] on the node's store, wherever it lives (a node's replicas on PostgreSQL).
+pub async fn check_store<S: comity_store::Store>(node_dir: &Path, store: &S) -> Checked {
     let entry: comity_protocol::AuthorityEntry = comity_protocol::AuthorityEntry::from_json(
         &std::fs::read(node_dir.join("authority.json")).unwrap(),
     )
@@ -64,8 +71,6 @@ pub async fn check(node_dir: &Path) -> Checked {
     let vkey = listed.log_verifier().unwrap().unwrap();
     let local = std::fs::read_to_string(node_dir.join("log.vkey")).unwrap();
     assert_eq!(local.trim(), vkey.to_string(), "{}: log.vkey", entry.id);
-
-    let store = SqliteStore::open(node_dir.join("node.db")).await.unwrap();
     let head = store.log_head().await.unwrap();
     let stored = store.checkpoint().await.unwrap();
     let signed_by_node = stored.as_ref().is_some_and(|c| c.size == head.size);
@@ -150,7 +155,6 @@ pub async fn check(node_dir: &Path) -> Checked {
             entry.id
         );
     }
-    store.close().await;
     Checked {
         counts,
         size: head.size,
