@@ -12,9 +12,10 @@
 //! Borduria's service provider; the provider's officer complies by uploading the records; the
 //! Borduria officer delivers them on, with a file of its own, to Arcadia. Arcadia's officer
 //! sees both items with their SHA-256 and the provider in the chain of custody, opens one
-//! (audited), and closes the case; Arcadia's auditor reads the case's audit trail (the opening
-//! in it) and finds no form to act with; the transparency page shows the log's size, the
-//! signed checkpoint and its cosignatures.
+//! (audited), and closes the case. A preservation request is warned about (UNCC 42(7)),
+//! granted and extended (42(9)) through the forms of each side. Arcadia's auditor reads the
+//! case's audit trail (the opening in it) and finds no form to act with; the transparency page
+//! shows the log's size, the signed checkpoint and its cosignatures.
 //!
 //! Skipped visibly without chromium (required under `COMITY_REQUIRE_SHARED=1`). With
 //! `COMITY_SCREENSHOTS=DIR` it saves the screenshots that docs/screenshots/ holds.
@@ -32,6 +33,7 @@ const AR: &str = "ar-central-authority";
 const BO: &str = "bo-central-authority";
 const SP: &str = "bo-service-provider";
 const MLA: &str = include_str!("../demo/2-mla.toml");
+const PRESERVATION: &str = include_str!("../demo/1-preservation.toml");
 
 /// The produced records and Borduria's own item, as files on disk (the browser uploads them).
 const RECORDS: &[u8] = b"account,registered,ip\nops-7,2026-11-02,203.0.113.7\n";
@@ -122,6 +124,21 @@ async fn a_request_is_executed_through_a_production_order_delivered_opened_and_c
         serde_json::json!({}),
     )
     .await;
+    let kept = api(
+        &http,
+        &ar,
+        "/v1/cases",
+        serde_json::json!({"scenario": PRESERVATION, "counterpart": BO}),
+    )
+    .await;
+    let kept = kept["id"].as_str().unwrap().to_owned();
+    api(
+        &http,
+        &ar,
+        &format!("/v1/cases/{kept}/send"),
+        serde_json::json!({}),
+    )
+    .await;
 
     let (c, _driver) = browser().await;
 
@@ -166,6 +183,29 @@ async fn a_request_is_executed_through_a_production_order_delivered_opened_and_c
         .unwrap()
         .trim_end_matches(',')
         .to_owned();
+
+    // A preservation request: Borduria warns that preservation may not ensure availability
+    // (UNCC 42(7)), then grants it.
+    let bo_kept = format!("{bo}/cases/{kept}");
+    until(&c, &bo_kept, "#state", "received").await;
+    assert!(c.find(Locator::Id("extend")).await.is_err());
+    type_into(
+        &c,
+        "#notify-text",
+        "The provider rotates its logs weekly; part of the data may already be gone.",
+    )
+    .await;
+    click(&c, "#notify").await;
+    wait_text(&c, "#timeline", "availability_notice").await;
+    c.find(Locator::Id("disposition"))
+        .await
+        .unwrap()
+        .select_by_value("executed")
+        .await
+        .unwrap();
+    click(&c, "#decide").await;
+    wait_text(&c, "#state", "decided").await;
+    wait_text(&c, "#preserved", "(0 extensions)").await;
 
     // The provider complies: its officer uploads the records on the order.
     log_in(&c, &sp, &demo.login(SP, "officer")).await;
@@ -238,6 +278,21 @@ async fn a_request_is_executed_through_a_production_order_delivered_opened_and_c
     assert_eq!(opened[0], 200, "{opened}");
     assert_eq!(opened[1], sha256(RECORDS).as_str(), "{opened}");
     assert_eq!(opened[2], std::str::from_utf8(RECORDS).unwrap(), "{opened}");
+
+    // Arcadia asks to extend the preservation before it ends (UNCC 42(9)); Borduria grants 60
+    // days more.
+    let ar_kept = format!("{ar}/cases/{kept}");
+    until(&c, &ar_kept, "#preserved", "(0 extensions)").await;
+    assert!(c.find(Locator::Id("notify")).await.is_err());
+    type_into(
+        &c,
+        "#extend-text",
+        "The investigation needs another two months.",
+    )
+    .await;
+    click(&c, "#extend").await;
+    wait_text(&c, "#timeline", "extension_requested").await;
+    until(&c, &ar_kept, "#preserved", "(1 extensions)").await;
 
     // Closing the case ends it on both sides.
     c.goto(&ar_case).await.unwrap();

@@ -148,6 +148,10 @@ pub struct Messages {
     pub report: &'static str,
     pub data_conditions: &'static str,
     pub retain_until: &'static str,
+    pub preserved_until: &'static str,
+    pub extensions: &'static str,
+    pub delivered: &'static str,
+    pub received_under_order: &'static str,
 }
 
 pub static EN: Messages = Messages {
@@ -286,6 +290,10 @@ pub static EN: Messages = Messages {
     report: "Report",
     data_conditions: "Conditions that travel with the data",
     retain_until: "Deleted on",
+    preserved_until: "Preserved until",
+    extensions: "extensions",
+    delivered: "Delivered",
+    received_under_order: "Received under a production order",
 };
 
 pub static FR: Messages = Messages {
@@ -424,6 +432,10 @@ pub static FR: Messages = Messages {
     report: "Rapport",
     data_conditions: "Conditions attachées aux données",
     retain_until: "Supprimé le",
+    preserved_until: "Conservées jusqu’au",
+    extensions: "prolongations",
+    delivered: "Transmis",
+    received_under_order: "Reçu en exécution d’une injonction de production",
 };
 
 /// Every language of the UI.

@@ -1295,7 +1295,7 @@ fn deadline_class(state: &str) -> &'static str {
     }
 }
 
-fn case_model(view: &CaseView) -> CaseModel {
+fn case_model(view: &CaseView, t: &'static Messages) -> CaseModel {
     let d = &view.case;
     let cites_of = |name: &str| -> Vec<Cite> {
         d.proposal
@@ -1326,8 +1326,8 @@ fn case_model(view: &CaseView) -> CaseModel {
     // An item received under a production order carries its whole chain already (the
     // provider's, and this node's receipt); a delivered item's chain goes on with the delivery's.
     for (label, list, whole) in [
-        ("Delivered", &d.deliveries, false),
-        ("Received under a production order", &d.received, true),
+        (t.delivered, &d.deliveries, false),
+        (t.received_under_order, &d.received, true),
     ] {
         for dl in list {
             let cond = &dl.conditions;
@@ -1543,7 +1543,7 @@ async fn render_case<S: Store, C: Clock, E: Entropy>(
         status,
         &CasePage {
             chrome: c,
-            c: case_model(&view),
+            c: case_model(&view, t),
             engine,
             forms,
             contents: opts(Content::ALL, &[]),
