@@ -268,3 +268,92 @@ async fn the_transparency_page_without_a_log_and_alarms_resolved_only_by_those_w
     let p = h.post(Some(&admin), resolve, &fields).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// An alarm as a witness raises it: another log showed two roots for one size.
+async fn raise_alarm(h: &Harness) -> i64 {
+    use comity_store::{AlarmRow, Change, PeerCheckpointRow, PeerCheckpointSwap, Store as _};
+    use comity_tlog::{Checkpoint, Hash, KeyType, SignerKey};
+    let origin = "comity-test/bo-central-authority";
+    let key = SignerKey::from_seed(origin, KeyType::Ed25519, &[5; 32]).unwrap();
+    let note = |root: u8| {
+        Checkpoint::new(origin, 3, Hash::from_bytes([root; 32]))
+            .unwrap()
+            .sign(&key)
+            .unwrap()
+    };
+    let (held, seen) = (note(1), note(2));
+    let at = support::T0 * 1000;
+    h.store
+        .apply(&Change {
+            peer_checkpoints: vec![PeerCheckpointSwap {
+                expected: None,
+                row: PeerCheckpointRow {
+                    origin: origin.to_owned(),
+                    size: 3,
+                    note: held.clone(),
+                    updated_at: at,
+                },
+            }],
+            ..Change::default()
+        })
+        .await
+        .unwrap();
+    h.store
+        .add_alarm(&AlarmRow {
+            seq: 0,
+            origin: origin.to_owned(),
+            held_note: held,
+            seen_note: seen,
+            evidence: serde_json::json!({"kind": "equal_size_roots_differ", "why": "two roots for size 3"}),
+            detected_at: at + 1,
+        })
+        .await
+        .unwrap();
+    h.node.log_alarms(0, 10).await.unwrap()[0].seq
+}
+
+#[tokio::test]
+async fn an_open_alarm_is_shown_to_everyone_and_resolved_by_a_supervisor_with_reasons() {
+    let h = harness().await;
+    let seq = raise_alarm(&h).await;
+    let officer = h.login("officer").await;
+    let p = h.get(Some(&officer), "/transparency").await;
+    assert!(p.body.contains("equal_size_roots_differ"), "{}", p.body);
+    assert!(p.body.contains("comity-test/bo-central-authority"));
+    assert!(
+        !p.body.contains("/resolve\""),
+        "an officer does not resolve"
+    );
+    let supervisor = h.login("supervisor").await;
+    let p = h.get(Some(&supervisor), "/transparency").await;
+    let action = format!("/transparency/alarms/{seq}/resolve");
+    assert!(p.body.contains(&action), "{}", p.body);
+    let p = h
+        .post(Some(&supervisor), &action, &[("keep", "held")])
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p.body.contains("reason"), "{}", p.body);
+    let p = h
+        .post(
+            Some(&supervisor),
+            &action,
+            &[
+                ("keep", "held"),
+                ("reason", "the log's other view was a test fork"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let p = h.get(Some(&officer), "/transparency").await;
+    assert!(p.body.contains("No open alarm."));
+    assert!(p.body.contains("Alarms resolved: 1"));
+    assert_eq!(h.audited("resolve_alarm").await.len(), 1);
+    let p = h
+        .post(
+            Some(&supervisor),
+            &action,
+            &[("keep", "held"), ("reason", "again")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.body);
+}
