@@ -9,8 +9,10 @@
 //!
 //! Arcadia sends a request for stored data (through its API: composing is `browser.rs`'s). On
 //! Borduria's node an officer decides to execute it and issues a production order to
-//! Borduria's service provider; the provider's officer complies by uploading the records; the
-//! Borduria officer delivers them on, with a file of its own, to Arcadia. Arcadia's officer
+//! Borduria's service provider, and a second one; the provider's officer complies with the
+//! first by uploading the records and objects to the second with reasons, which Borduria
+//! sees; the Borduria officer delivers the records on, with a file of its own, to Arcadia.
+//! Arcadia's officer
 //! sees both items with their SHA-256 and the provider in the chain of custody, opens one
 //! (audited), and closes the case. A preservation request is warned about (UNCC 42(7)),
 //! granted and extended (42(9)) through the forms of each side. Arcadia's auditor reads the
@@ -176,13 +178,29 @@ async fn a_request_is_executed_through_a_production_order_delivered_opened_and_c
     .await;
     set_value(&c, "due", "2099-12-31").await;
     click(&c, "#issue-order").await;
-    let orders = wait_text(&c, "#orders", "").await;
-    let order = orders
-        .split_whitespace()
-        .next()
+    wait_text(&c, "#orders", "").await;
+    // A second order, for traffic data, which the provider will object to.
+    c.find(Locator::Id("provider"))
+        .await
         .unwrap()
-        .trim_end_matches(',')
-        .to_owned();
+        .select_by_value(SP)
+        .await
+        .unwrap();
+    click(&c, "#po-data-traffic").await;
+    type_into(&c, "#subject", "account ops-8").await;
+    set_value(&c, "period_from", "2026-11-01").await;
+    set_value(&c, "period_to", "2026-11-30").await;
+    type_into(
+        &c,
+        "#legal_basis",
+        "Code of Criminal Procedure of Borduria, art. 12",
+    )
+    .await;
+    set_value(&c, "due", "2099-12-31").await;
+    click(&c, "#issue-order").await;
+    let orders = wait_text(&c, "#orders", ",").await;
+    let orders: Vec<String> = orders.split(',').map(|o| o.trim().to_owned()).collect();
+    let (order, refused) = (orders[0].clone(), orders[1].clone());
 
     // A preservation request: Borduria warns that preservation may not ensure availability
     // (UNCC 42(7)), then grants it.
@@ -224,6 +242,22 @@ async fn a_request_is_executed_through_a_production_order_delivered_opened_and_c
         .unwrap();
     click(&c, "#deliver").await;
     wait_text(&c, "#state", "delivered").await;
+
+    // It objects to the other order, with its reasons.
+    let sp_refused = format!("{sp}/cases/{refused}");
+    until(&c, &sp_refused, "#order", "account ops-8").await;
+    type_into(
+        &c,
+        "#object-reasons",
+        "The account ops-8 was closed in 2025; no traffic data is held for the period.",
+    )
+    .await;
+    click(&c, "#object").await;
+    wait_text(&c, "#state", "decided").await;
+
+    // Borduria (its officer's session still open) sees the objection on its order.
+    let objection = until(&c, &format!("{bo}/cases/{refused}"), "#decision", "refused").await;
+    assert!(objection.contains("closed in 2025"), "{objection}");
 
     // Borduria delivers the records on, with a covering letter of its own.
     c.goto(&bo_case).await.unwrap();
