@@ -427,9 +427,11 @@ async fn run(url: String) {
     // Both logs verify and hold one leaf per event, each once.
     let ar = logcheck::check_store(&ar_dir, &store).await;
     let bo_checked = logcheck::check(&bo_dir).await;
-    use comity_transparency::Event::{RequestReceived, RequestSent};
+    use comity_transparency::Event::{DirectoryChanged, RequestReceived, RequestSent};
     let n = |c: &logcheck::Checked, e| c.counts.get(&e).copied().unwrap_or(0);
     assert!(n(&ar, RequestSent) >= sent.len(), "{ar:?}");
+    // Both replicas started together, and the directory's version is logged once.
+    assert_eq!(n(&ar, DirectoryChanged), 1, "{ar:?}");
     assert_eq!(
         n(&bo_checked, RequestReceived),
         received.len(),

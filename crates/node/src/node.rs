@@ -3416,8 +3416,20 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
     /// starts. Returns whether it logged. The last version is found by reading the log back
     /// from its end to the last `directory_changed` leaf.
     pub async fn log_directory(&self) -> Result<bool, NodeError> {
+        // Replicas of a node that start together each look: the leaf is appended only if the
+        // log did not grow since this one looked (`Change::log_size`), else it looks again.
+        let mut tries = 0;
+        loop {
+            match self.log_directory_once().await {
+                Err(NodeError::Conflict) if tries < 8 => tries += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn log_directory_once(&self) -> Result<bool, NodeError> {
         let version = self.cfg.directory.directory().version;
-        let logged = self.last_logged_directory().await?;
+        let (size, logged) = self.last_logged_directory().await?;
         if logged.is_some_and(|v| v >= version) {
             return Ok(false);
         }
@@ -3436,14 +3448,16 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 "previous_logged": logged,
             }),
         );
+        w.change.log_size = Some(size);
         self.store.apply(&w.change).await?;
         Ok(true)
     }
 
-    /// The directory version of the log's last `directory_changed` leaf.
-    async fn last_logged_directory(&self) -> Result<Option<u64>, NodeError> {
+    /// The log's size, and the directory version of its last `directory_changed` leaf.
+    async fn last_logged_directory(&self) -> Result<(u64, Option<u64>), NodeError> {
         const PAGE: u64 = 256;
-        let mut end = self.store.log_head().await?.size;
+        let size = self.store.log_head().await?.size;
+        let mut end = size;
         while end > 0 {
             let start = end.saturating_sub(PAGE);
             let entries = self.store.log_entries(start..end).await?;
@@ -3453,12 +3467,12 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 if let Ok(leaf) = Leaf::decode(entry)
                     && leaf.event == Event::DirectoryChanged
                 {
-                    return Ok(leaf.directory);
+                    return Ok((size, leaf.directory));
                 }
             }
             end = start;
         }
-        Ok(None)
+        Ok((size, None))
     }
 
     /// Messages waiting for delivery, emergencies first.

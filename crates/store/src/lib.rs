@@ -287,6 +287,10 @@ pub struct Change {
     /// Entries appended to the transparency log, in order, at the next indexes (the store
     /// assigns them). Each must fit an entry bundle (at most 65,535 bytes).
     pub leaves: Vec<Vec<u8>>,
+    /// Append `leaves` only if the log then holds exactly this many entries, else fail the
+    /// change with [`StoreError::Stale`]: a compare-and-swap on the log, for a leaf that must
+    /// be written once whoever writes it (several replicas starting at once).
+    pub log_size: Option<u64>,
     /// This node's checkpoint, replaced by compare-and-swap.
     pub checkpoint: Option<CheckpointSwap>,
     /// Checkpoints of other logs, each replaced by compare-and-swap.

@@ -267,7 +267,13 @@ impl PgStore {
             w.item(row).await?;
             w.done()?;
         }
-        for entry in &change.leaves {
+        for (i, entry) in change.leaves.iter().enumerate() {
+            if i == 0
+                && let Some(expected) = change.log_size
+                && w.sequence().await?.edge.size() != expected
+            {
+                return Err(StoreError::Stale("log".to_owned()));
+            }
             w.leaf(entry).await?;
             w.done()?;
         }

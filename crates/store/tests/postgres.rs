@@ -96,6 +96,7 @@ conformance!(
     losers_fail_alone,
     log_appends_and_reads,
     a_failed_change_leaves_no_leaf,
+    log_compare_and_swap,
     checkpoints_by_compare_and_swap,
     faults_at_log_writes,
 );

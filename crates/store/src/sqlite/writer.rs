@@ -407,8 +407,14 @@ fn change(
     fault: Option<usize>,
 ) -> Result<Option<RightEdge>, StoreError> {
     let mut edge: Option<RightEdge> = None;
-    for (n, w) in writes.iter().enumerate() {
+    let mut expected_size = None;
+    let mut n = 0;
+    for w in writes {
         match w {
+            Write::LogSize(size) => {
+                expected_size = Some(*size);
+                continue;
+            }
             Write::Leaf(entry) => {
                 let edge = match &mut edge {
                     Some(edge) => edge,
@@ -416,6 +422,9 @@ fn change(
                         StoreError::Backend("the log sequencer was not read".to_owned())
                     })?),
                 };
+                if expected_size.take().is_some_and(|size| size != edge.size()) {
+                    return Err(StoreError::Stale("log".to_owned()));
+                }
                 append_leaf(conn, edge, entry)?;
             }
             other => write(conn, other)?,
@@ -423,6 +432,7 @@ fn change(
         if fault == Some(n) {
             return Err(StoreError::Backend(format!("injected fault at write {n}")));
         }
+        n += 1;
     }
     Ok(edge)
 }
@@ -614,6 +624,8 @@ enum Write {
     },
     /// A log entry; the writer's sequencer gives it its index.
     Leaf(Vec<u8>),
+    /// The log's size the change's leaves expect (`Change::log_size`); not a write point.
+    LogSize(u64),
     Checkpoint {
         expected: Option<u64>,
         size: u64,
@@ -670,7 +682,8 @@ fn case_cols(row: &CaseRow) -> CaseCols {
 /// even one that needs no database, happens at its write, so that the first refusal in write
 /// order is the one reported (a repeated envelope is `Duplicate`, whatever follows it).
 fn prepare(change: &Change) -> Vec<Write> {
-    let mut writes = Vec::with_capacity(change.write_count());
+    let mut writes = Vec::with_capacity(change.write_count() + 1);
+    writes.extend(change.log_size.map(Write::LogSize));
     writes.extend(change.inbound.iter().map(|row| Write::Inbound {
         envelope_id: row.envelope_id.clone(),
         sender: row.from.clone(),
@@ -1025,7 +1038,7 @@ fn write(conn: &Connection, w: &Write) -> Result<(), StoreError> {
             )?;
         }
         // Appended by `change`, which holds the sequencer; never reached.
-        Write::Leaf(_) => {
+        Write::Leaf(_) | Write::LogSize(_) => {
             return Err(StoreError::Backend(
                 "a log entry written without the sequencer".to_owned(),
             ));

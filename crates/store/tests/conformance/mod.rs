@@ -1458,6 +1458,7 @@ pub fn every_kind_of_write(a: &CaseRow) -> Change {
             item("i-1", "c-a", None),
         ],
         leaves: vec![leaf("decided"), leaf("drafted")],
+        log_size: None,
         checkpoint: Some(CheckpointSwap {
             expected: None,
             new: CheckpointRow {
@@ -1696,6 +1697,23 @@ pub async fn log_appends_and_reads<S: Store>(store: S) {
 
 /// A change that fails, for whatever reason, appends nothing: the next change's leaves get
 /// the next indexes.
+/// `Change::log_size`: leaves appended only at the size expected, else `Stale` and nothing of
+/// the change written.
+pub async fn log_compare_and_swap<S: Store>(store: S) {
+    let at = |size: u64, name: &str| Change {
+        leaves: vec![leaf(name)],
+        audit: vec![audit(name, None, T0)],
+        log_size: Some(size),
+        ..Change::default()
+    };
+    apply(&store, at(0, "first")).await;
+    let err = store.apply(&at(0, "again")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Stale(_)), "{err:?}");
+    apply(&store, at(1, "second")).await;
+    assert_log_is(&store, &[leaf("first"), leaf("second")]).await;
+    assert_eq!(store.audit(0, 10).await.unwrap().len(), 2);
+}
+
 pub async fn a_failed_change_leaves_no_leaf<S: Store>(store: S) {
     let a = case("c-a", "received", T0);
     apply(
