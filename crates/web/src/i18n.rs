@@ -152,6 +152,7 @@ pub struct Messages {
     pub extensions: &'static str,
     pub delivered: &'static str,
     pub received_under_order: &'static str,
+    pub witness_key: &'static str,
 }
 
 pub static EN: Messages = Messages {
@@ -294,6 +295,7 @@ pub static EN: Messages = Messages {
     extensions: "extensions",
     delivered: "Delivered",
     received_under_order: "Received under a production order",
+    witness_key: "Witness key",
 };
 
 pub static FR: Messages = Messages {
@@ -436,6 +438,7 @@ pub static FR: Messages = Messages {
     extensions: "prolongations",
     delivered: "Transmis",
     received_under_order: "Reçu en exécution d’une injonction de production",
+    witness_key: "Clé du témoin",
 };
 
 /// Every language of the UI.
