@@ -49,3 +49,33 @@ fn cedar_agrees_on_the_corpus() {
         assert_eq!(cedar, comity, "{name}");
     }
 }
+
+/// The policy lab's scenarios (`comity lab run`, seed 1): each decided invoking UNCC and
+/// invoking BUD, as the lab does. The lab draws from a wider space than the benchmark batch
+/// (every reservation the rule files know, refusal policies, protected roles), so this is the
+/// agreement the lab's benchmark rests on.
+#[test]
+fn cedar_agrees_on_every_lab_scenario() {
+    use comity_types::Instrument;
+    let rules = RuleSet::builtin().expect("built-in rules");
+    let peer = CedarPeer::new().expect("the policies parse");
+    let generator = comity_lab::Generator::new(rules, LAB_SEED).expect("a generator");
+    let mut tally = [0usize; Outcome::ALL.len()];
+    for index in 0..LAB_COUNT {
+        let mut s = generator.scenario(index);
+        for basis in [Instrument::Uncc, Instrument::Bud] {
+            s.request.basis = basis;
+            let comity = rules.decide(&s).outcome;
+            let cedar = peer.decide(&s).expect("cedar decides");
+            assert_eq!(cedar, comity, "lab scenario {index} invoking {basis}: {s:#?}");
+            tally[comity.index()] += 1;
+        }
+    }
+    for (o, n) in Outcome::ALL.iter().zip(tally) {
+        assert!(n > 100, "{o}: only {n}");
+    }
+}
+
+/// The seed and size of the lab agreement test (the same as `comity lab run --seed 1`).
+const LAB_SEED: u64 = 1;
+const LAB_COUNT: u64 = 50_000;
