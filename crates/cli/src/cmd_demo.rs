@@ -31,6 +31,12 @@ pub struct DemoArgs {
     /// on the demo's fictional cases.
     #[arg(long)]
     pub(crate) training: bool,
+    /// Keep every node's data in this PostgreSQL database (`postgres://USER@HOST/DATABASE`),
+    /// one schema per node named after it (`ar_central_authority`, …), instead of a SQLite file
+    /// in each node directory: dropping the database removes everything. Its schemas must be
+    /// new.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
 }
 
 struct Authority {
@@ -859,6 +865,56 @@ async fn export_logs(configs: &[ServeConfig]) -> bool {
     all
 }
 
+/// The database URL of each demo node: `url` with a `schema` of the node's own, named after
+/// its id.
+fn schema_urls(url: &str) -> Result<Vec<String>, String> {
+    if !matches!(
+        comity_store::Database::parse(url).map_err(|e| e.to_string())?,
+        comity_store::Database::Postgres { schema: None, .. }
+    ) {
+        return Err(format!(
+            "`{}`: the demo takes a PostgreSQL database (postgres://USER@HOST/DATABASE, \
+             without a schema: each node gets its own)",
+            comity_store::postgres::redact(url)
+        ));
+    }
+    let join = if url.contains('?') { '&' } else { '?' };
+    Ok(AUTHORITIES
+        .iter()
+        .map(|a| format!("{url}{join}schema={}", a.id.replace('-', "_")))
+        .collect())
+}
+
+/// Refuses to run the demo's new nodes on a database that holds a node already (keys made
+/// now could not continue an older log).
+async fn fresh_databases(configs: &[ServeConfig]) -> Result<(), String> {
+    use comity_store::Store as _;
+    for c in configs {
+        let Some(url) = &c.database_url else {
+            continue;
+        };
+        let store = comity_store::AnyStore::open(url)
+            .await
+            .map_err(|e| format!("opening {}: {e}", comity_store::postgres::redact(url)))?;
+        let head = store.log_head().await.map_err(|e| e.to_string())?;
+        let cases = store
+            .cases(&comity_store::CaseFilter {
+                limit: Some(1),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        store.close().await;
+        if head.size > 0 || !cases.is_empty() {
+            return Err(format!(
+                "{} holds a node already: give the demo a new database",
+                comity_store::postgres::redact(url)
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: DemoArgs) -> ExitCode {
     cmd_serve::init_logging(false);
     comity_crypto::tls::install_default_provider();
@@ -873,13 +929,26 @@ pub fn run(args: DemoArgs) -> ExitCode {
         "Comity demo: four authorities on loopback, nodes in {}",
         dir.display()
     );
-    let configs = match set_up(&dir, args.port_base, args.training) {
+    let mut configs = match set_up(&dir, args.port_base, args.training) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(crate::EXIT_FAILED);
         }
     };
+    if let Some(url) = &args.database_url {
+        match schema_urls(url) {
+            Ok(urls) => {
+                for (c, url) in configs.iter_mut().zip(urls) {
+                    c.database_url = Some(url);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: --database-url: {e}");
+                return ExitCode::from(crate::EXIT_BAD_INPUT);
+            }
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -891,6 +960,10 @@ pub fn run(args: DemoArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        if let Err(e) = fresh_databases(&configs).await {
+            eprintln!("error: {e}");
+            return ExitCode::from(crate::EXIT_FAILED);
+        }
         let (tx, rx) = watch::channel(false);
         let accounts = match make_accounts(&configs).await {
             Ok(a) => a,

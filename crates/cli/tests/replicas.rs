@@ -473,3 +473,71 @@ async fn run(url: String) {
         takeover.as_millis()
     );
 }
+
+/// `comity demo --once --database-url postgres://…`: every node of the demo on PostgreSQL, one
+/// schema each in the given database (no SQLite file in any node directory), and the database
+/// dropped afterwards takes everything with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_once_on_postgres() {
+    let server = comity_testkit::test_database_url();
+    let db = match ScratchDatabase::create(&server, "comity_demo_test").await {
+        Ok(db) => db,
+        Err(e) => {
+            comity_testkit::skip_postgres::<()>(&e.to_string());
+            return;
+        }
+    };
+    let url = db.url().to_owned();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().unwrap();
+        // A port range of its own, apart from demo.rs's (20000 + 24k).
+        let base = 26_500 + (std::process::id() % 200) as u16 * 24;
+        let out = Command::new(env!("CARGO_BIN_EXE_comity"))
+            .args(["demo", "--once", "--port-base", &base.to_string(), "--dir"])
+            .arg(dir.path().join("federation"))
+            .args(["--database-url", &url])
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("comity-demo/ar-central-authority"),
+            "{stdout}"
+        );
+        for node in std::fs::read_dir(dir.path().join("federation")).unwrap() {
+            let node = node.unwrap().path();
+            assert!(!node.join("node.db").exists(), "{}", node.display());
+        }
+        // A second demo on the same database is refused: its schemas hold nodes.
+        let again = Command::new(env!("CARGO_BIN_EXE_comity"))
+            .args(["demo", "--once", "--port-base", &base.to_string(), "--dir"])
+            .arg(dir.path().join("again"))
+            .args(["--database-url", &url])
+            .output()
+            .unwrap();
+        assert!(!again.status.success());
+        assert!(
+            String::from_utf8_lossy(&again.stderr).contains("holds a node already"),
+            "{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        url
+    })
+    .await;
+    if let Ok(url) = &outcome {
+        let store = PgStore::open_in_schema(url, "ar_central_authority")
+            .await
+            .unwrap();
+        assert!(store.log_head().await.unwrap().size > 0);
+        store.close().await;
+    }
+    db.drop().await.unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}

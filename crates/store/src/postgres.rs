@@ -117,7 +117,11 @@ impl PgStore {
             check_identifier(schema)?;
         }
         let timeout = format!("{}ms", IDLE_IN_TRANSACTION.as_millis());
-        let mut options = options.options([("idle_in_transaction_session_timeout", &*timeout)]);
+        // Notices ("already exists, skipping" of the migrations) are not worth a log line.
+        let mut options = options.options([
+            ("idle_in_transaction_session_timeout", &*timeout),
+            ("client_min_messages", "warning"),
+        ]);
         if let Some(schema) = schema {
             // The schema must exist before a connection's search path can put tables in it.
             let mut conn = PgConnection::connect_with(&options)
