@@ -485,6 +485,12 @@ pub fn of<T: Code>(lang: &str, value: T) -> &'static str {
     lookup(lang, T::WHAT, value.code()).unwrap_or(value.code())
 }
 
+/// The words for `code` of `vocabulary` in `lang`, for templates: empty if the catalogue has
+/// none (the code is shown beside them anyway).
+pub fn w(lang: &str, vocabulary: &str, code: &str) -> &'static str {
+    lookup(lang, vocabulary, code).unwrap_or_default()
+}
+
 fn quoted(p: &Provision) -> String {
     if p.quote.is_empty() {
         String::new()
