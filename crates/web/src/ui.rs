@@ -376,9 +376,18 @@ impl Fields {
 
 // ----- static things ---------------------------------------------------------------------------
 
+/// Where an actor starts: the inbox, or the accounts for an administrator (who sees no case).
+fn home(actor: &Actor) -> &'static str {
+    if actor.may(Action::ListCases) {
+        "/inbox"
+    } else {
+        "/admin"
+    }
+}
+
 async fn root(MaybeActor(actor): MaybeActor) -> Redirect {
     match actor {
-        Some(_) => Redirect::to("/inbox"),
+        Some(a) => Redirect::to(home(&a)),
         None => Redirect::to("/login"),
     }
 }
@@ -461,8 +470,8 @@ async fn login_page<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static
     MaybeActor(actor): MaybeActor,
     Lang(t): Lang,
 ) -> Response {
-    if actor.is_some_and(|a| matches!(a.via, Via::Session { .. })) {
-        return Redirect::to("/inbox").into_response();
+    if let Some(a) = actor.filter(|a| matches!(a.via, Via::Session { .. })) {
+        return Redirect::to(home(&a)).into_response();
     }
     login_page_for(&node, &auth, t, &options, StatusCode::OK, None, "").await
 }
@@ -507,7 +516,7 @@ async fn login<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
         .await
     {
         Ok(opened) => {
-            let mut r = Redirect::to("/inbox").into_response();
+            let mut r = Redirect::to(home(&opened.actor)).into_response();
             let h = r.headers_mut();
             if let Ok(v) = HeaderValue::from_str(&auth.session_cookie(&opened.token)) {
                 h.append(header::SET_COOKIE, v);

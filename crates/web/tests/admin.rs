@@ -63,6 +63,20 @@ async fn only_an_admin_reaches_the_admin_pages() {
         r.body.contains("href=\"/admin\" aria-current=\"page\""),
         "nav marks the page"
     );
+    // An admin starts on the accounts, an officer on the inbox.
+    assert_eq!(
+        h.get(Some(&admin), "/").await.location.as_deref(),
+        Some("/admin")
+    );
+    assert_eq!(
+        h.get(Some(&admin), "/login").await.location.as_deref(),
+        Some("/admin")
+    );
+    let officer = h.login("officer").await;
+    assert_eq!(
+        h.get(Some(&officer), "/").await.location.as_deref(),
+        Some("/inbox")
+    );
     // An admin's nav has the accounts; an officer's has not.
     let officer = h.login("officer").await;
     assert!(

@@ -100,6 +100,7 @@ pub struct Page {
     pub status: StatusCode,
     pub body: String,
     pub set_cookie: Vec<String>,
+    pub location: Option<String>,
 }
 
 impl Harness {
@@ -260,11 +261,16 @@ impl Harness {
             .iter()
             .map(|v| v.to_str().unwrap().to_owned())
             .collect();
+        let location = r
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
         let body = r.into_body().collect().await.unwrap().to_bytes();
         Page {
             status,
             body: String::from_utf8(body.to_vec()).unwrap(),
             set_cookie,
+            location,
         }
     }
 
