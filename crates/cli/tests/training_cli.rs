@@ -116,3 +116,26 @@ fn a_training_node_refuses_a_real_network_or_a_peer_off_this_machine() {
         "{text}"
     );
 }
+
+#[test]
+fn the_auth_settings_of_a_node_are_checked_naming_the_setting() {
+    let fed = federation("comity", "https://127.0.0.1:7721/");
+    let d = fed.path();
+    let base = "node = \"ar\"\nofficer_listen = \"127.0.0.1:0\"\nnode_listen = \"127.0.0.1:0\"\n";
+    std::fs::write(
+        d.join("idle.toml"),
+        format!("{base}[auth]\nsession_idle_minutes = 0\n"),
+    )
+    .unwrap();
+    let (code, text) = comity(d, &["serve", "--config", "idle.toml"]);
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains("session_idle_minutes"), "{text}");
+    std::fs::write(
+        d.join("typo.toml"),
+        format!("{base}[auth]\nsession_idle_minute = 10\n"),
+    )
+    .unwrap();
+    let (code, text) = comity(d, &["serve", "--config", "typo.toml"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("session_idle_minute"), "{text}");
+}
