@@ -67,7 +67,10 @@ fn cedar_agrees_on_every_lab_scenario() {
             s.request.basis = basis;
             let comity = rules.decide(&s).outcome;
             let cedar = peer.decide(&s).expect("cedar decides");
-            assert_eq!(cedar, comity, "lab scenario {index} invoking {basis}: {s:#?}");
+            assert_eq!(
+                cedar, comity,
+                "lab scenario {index} invoking {basis}: {s:#?}"
+            );
             tally[comity.index()] += 1;
         }
     }

@@ -23,7 +23,7 @@ pub fn share(count: u64, total: u64) -> f64 {
 }
 
 fn percent(count: u64, total: u64) -> String {
-    format!("{:.2} %", share(count, total) * 100.0)
+    format!("{:.2}%", share(count, total) * 100.0)
 }
 
 fn lower(i: Instrument) -> String {
@@ -375,21 +375,19 @@ pub fn report_html(s: &Summary) -> Result<String, LabError> {
             &series,
         )?);
     }
-    let _ = writeln!(h, "</div>\n<table><tr><th>kind</th>");
-    for p in &s.per {
-        for o in Outcome::ALL {
-            let _ = write!(h, "<th>{} {}</th>", p.instrument, o);
-        }
+    let _ = writeln!(h, "</div>\n<table><tr><th>kind</th><th>invoking</th>");
+    for o in Outcome::ALL {
+        let _ = write!(h, "<th>{o}</th>");
     }
     h.push_str("</tr>\n");
     for (k, kind) in RequestKind::ALL.iter().enumerate() {
-        let _ = write!(h, "<tr><td>{kind}</td>");
         for p in &s.per {
+            let _ = write!(h, "<tr><td>{kind}</td><td>{}</td>", p.instrument);
             for n in p.by_kind.get(k).into_iter().flatten() {
                 let _ = write!(h, "<td class=\"n\">{n}</td>");
             }
+            h.push_str("</tr>\n");
         }
-        h.push_str("</tr>\n");
     }
     h.push_str("</table>\n");
 
