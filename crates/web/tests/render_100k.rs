@@ -227,7 +227,11 @@ async fn inbox_and_case_pages_with_a_large_store() {
             comity_web::authenticate,
         ));
     let case = format!("/cases/bench-{:08}", n / 2);
-    for (name, path) in [("inbox", "/inbox"), ("case page", case.as_str())] {
+    for (name, path) in [
+        ("inbox", "/inbox"),
+        ("inbox p100", "/inbox?page=100"),
+        ("case page", case.as_str()),
+    ] {
         let (status, bytes) = get(&app, path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         let mut times = Vec::new();
