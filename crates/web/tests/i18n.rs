@@ -36,6 +36,10 @@ async fn the_engine_speaks_the_officers_language() {
     assert!(fr.body.contains("l’assistance demandée"));
     assert!(fr.body.contains("<code>assistance_sought</code>"));
     assert!(fr.body.contains("des éléments obligatoires manquent"));
+    // The proposal's duties, with their words.
+    assert!(en.body.contains("Duties: <code>"), "{}", en.body);
+    assert!(fr.body.contains("Obligations: <code>") && !fr.body.contains("Duties:"));
+    assert!(fr.body.contains("motiver tout refus ou ajournement"));
 
     // The compose check, as the officer types.
     let req = axum::http::Request::builder()
