@@ -93,6 +93,10 @@ pub struct RoundtripArgs {
     /// Print one JSON document instead of tables.
     #[arg(long)]
     json: bool,
+    /// Keep both nodes' data in this PostgreSQL database (`postgres://USER@HOST/DATABASE`),
+    /// each in a schema named after it, instead of SQLite files. The schemas must be new.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
     /// A tiny run of a few seconds (for tests): 0.5 s levels, concurrency 1 and 4, case
     /// concurrency 1 and 2, 20 requests/s for 1 s. Overrides those flags.
     #[arg(long)]
@@ -127,6 +131,8 @@ struct Plan {
     poll_millis: u64,
     watch: Duration,
     max_requests: usize,
+    /// What the nodes store their data in, for the report.
+    store: &'static str,
 }
 
 fn plan(a: &RoundtripArgs) -> Result<Plan, String> {
@@ -156,6 +162,7 @@ fn plan(a: &RoundtripArgs) -> Result<Plan, String> {
             poll_millis: a.poll_millis.clamp(10, 60_000),
             watch: Duration::from_millis(a.watch_millis.clamp(1, 1000)),
             max_requests: 2_000,
+            store: store_name(a),
         });
     }
     if a.rate > 10_000 {
@@ -170,7 +177,16 @@ fn plan(a: &RoundtripArgs) -> Result<Plan, String> {
         poll_millis: a.poll_millis.clamp(10, 60_000),
         watch: Duration::from_millis(a.watch_millis.clamp(1, 1000)),
         max_requests: a.max_requests.clamp(100, 1_000_000),
+        store: store_name(a),
     })
+}
+
+fn store_name(a: &RoundtripArgs) -> &'static str {
+    if a.database_url.is_some() {
+        "PostgreSQL (one schema per node, synchronous_commit as the server has it)"
+    } else {
+        "SQLite (WAL, synchronous=FULL)"
+    }
 }
 
 // ----- setting up the two nodes --------------------------------------------------------------
@@ -953,13 +969,26 @@ fn roundtrip(args: RoundtripArgs) -> ExitCode {
             }
         },
     };
-    let configs = match set_up(&dir, args.port_base, plan.poll_millis) {
+    let mut configs = match set_up(&dir, args.port_base, plan.poll_millis) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(crate::EXIT_FAILED);
         }
     };
+    if let Some(url) = &args.database_url {
+        if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            eprintln!(
+                "error: --database-url: `{}` is not a PostgreSQL URL (postgres://USER@HOST/DATABASE)",
+                comity_store::postgres::redact(url)
+            );
+            return ExitCode::from(crate::EXIT_BAD_INPUT);
+        }
+        let join = if url.contains('?') { '&' } else { '?' };
+        for (c, id) in configs.iter_mut().zip([AR_ID, BO_ID]) {
+            c.database_url = Some(format!("{url}{join}schema={}", id.replace('-', "_")));
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -1133,7 +1162,7 @@ async fn measure(
                 {"id": ar.id, "officer": ar.officer_addr.to_string(), "node": ar.node_addr.to_string()},
                 {"id": bo.id, "officer": bo.officer_addr.to_string(), "node": bo.node_addr.to_string()},
             ],
-            "store": "SQLite (WAL, synchronous=FULL)",
+            "store": plan.store,
             "duration_s": plan.duration.as_secs_f64(),
             "poll_millis": plan.poll_millis,
             "watch_millis": plan.watch.as_millis(),
@@ -1211,9 +1240,10 @@ fn header(first: &str) {
 fn print_tables(report: &Value, cases: &[Level], peers: &[Level], open: Option<&Level>) {
     let s = |p: &str| report.pointer(p).cloned().unwrap_or(Value::Null);
     println!(
-        "comity bench roundtrip: {} and {} on loopback, SQLite, outbox poll {} ms, officers look every {} ms",
+        "comity bench roundtrip: {} and {} on loopback, {}, outbox poll {} ms, officers look every {} ms",
         AR_ID,
         BO_ID,
+        s("/setup/store").as_str().unwrap_or("?"),
         s("/setup/poll_millis"),
         s("/setup/watch_millis")
     );
