@@ -44,11 +44,11 @@ pub fn migrate(args: MigrateArgs) -> ExitCode {
                 "schema_version": version,
             }));
         } else {
-            println!(
-                "{}: schema at version {version} ({})",
+            crate::cmd_support::out(&format!(
+                "{}: schema at version {version} ({})\n",
                 database.display(),
                 store.backend()
-            );
+            ));
         }
         Ok(())
     })

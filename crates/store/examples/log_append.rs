@@ -96,7 +96,10 @@ async fn level(
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for w in 0..writers {
-        let store = Arc::clone(&stores[w % stores.len()]);
+        let store = stores
+            .get(w % stores.len())
+            .cloned()
+            .ok_or_else(|| "no store".to_owned())?;
         tasks.spawn(async move {
             let mut latencies = Vec::new();
             let mut n = 0;
