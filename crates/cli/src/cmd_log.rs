@@ -234,7 +234,7 @@ fn time(seconds: u64) -> String {
 }
 
 /// A vkey given on the command line: the key itself, or `@FILE`.
-fn read_vkey(flag: &str, text: &str) -> Result<VerifierKey, Failure> {
+pub(crate) fn read_vkey(flag: &str, text: &str) -> Result<VerifierKey, Failure> {
     let (key, from) = match text.strip_prefix('@') {
         Some(path) => {
             let bytes = std::fs::read(path)

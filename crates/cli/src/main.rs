@@ -4,6 +4,7 @@
 //! errors to exit codes — 0 success, 1 a check that failed or an internal error, 2 bad input.
 
 mod check;
+mod cmd_backup;
 mod cmd_bench;
 mod cmd_case;
 mod cmd_db;
@@ -79,6 +80,12 @@ enum Command {
     /// Create a node's database or bring its schema up to date (SQLite or PostgreSQL), before
     /// starting the node's replicas.
     Migrate(cmd_db::MigrateArgs),
+    /// Back up a node's database to one file (SQLite or PostgreSQL, a consistent snapshot
+    /// while the node runs), or check a backup offline with --verify.
+    Backup(cmd_backup::BackupArgs),
+    /// Restore a backup into an empty database of either backend, checked before anything is
+    /// written: the restored node's log verifies and continues.
+    Restore(cmd_backup::RestoreArgs),
     /// Start a local federation of four authorities on loopback and run scripted cases.
     Demo(cmd_demo::DemoArgs),
     /// Start a training sandbox: the demo's nodes with their fictional cases, every page marked
@@ -124,6 +131,8 @@ fn main() -> ExitCode {
 
         Command::Serve(args) => cmd_serve::run(args),
         Command::Migrate(args) => cmd_db::migrate(args),
+        Command::Backup(args) => cmd_backup::run_backup(args),
+        Command::Restore(args) => cmd_backup::run_restore(args),
         Command::Demo(args) => cmd_demo::run(args),
         Command::Training(mut args) => {
             args.training = true;

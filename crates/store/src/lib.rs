@@ -32,6 +32,7 @@
 //! so are the checkpoints this node holds of other logs ([`Store::swap_peer_checkpoint`]).
 
 pub mod any;
+pub mod backup;
 pub mod faulty;
 pub mod postgres;
 pub mod scratch;

@@ -187,6 +187,12 @@ impl PgStore {
             .map_err(backend)
     }
 
+    /// The key of this schema's sequencer lock (`pg_advisory_xact_lock`), which a restore
+    /// holds too.
+    pub(crate) fn sequencer_lock_key(&self) -> i64 {
+        self.lock_key
+    }
+
     /// The schema that holds this node's tables.
     pub fn schema(&self) -> &str {
         &self.schema

@@ -173,6 +173,12 @@ impl SqliteStore {
             .map_err(backend)
     }
 
+    /// The reading pool, for the backup's snapshot and the restore's one transaction
+    /// (`crate::backup`), which bypass the writer.
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// How many transactions the writer has committed and how many changes they held, since
     /// the store was opened.
     pub fn writer_stats(&self) -> WriterStats {
