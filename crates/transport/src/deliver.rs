@@ -318,6 +318,11 @@ where
         lane: Lane,
         tasks: &mut JoinSet<Tally>,
     ) -> Result<(), TransportError> {
+        // A chain in flight while the outbox is read may deliver and end before the rows are
+        // looked at: its rows as read are stale (on SQLite, where the claim is the due list,
+        // they still show what it has just delivered), so such a chain waits for the next pass,
+        // which its end wakes, instead of sending its messages a second time.
+        let busy_before = lock(&self.chains).busy.clone();
         let rows = self
             .node
             .outbox_claim(self.opts.batch, lane.priorities(), self.opts.claim_lease)
@@ -341,7 +346,7 @@ where
         for (key, to, chain) in order {
             {
                 let mut chains = lock(&self.chains);
-                if chains.busy.contains(&key) {
+                if chains.busy.contains(&key) || busy_before.contains(&key) {
                     continue;
                 }
                 if let Some(&until) = chains.held.get(&key) {
@@ -369,7 +374,7 @@ where
         chain: Vec<OutboxRow>,
         permits: Arc<Semaphore>,
     ) -> Tally {
-        let _busy = ChainGuard {
+        let busy = ChainGuard {
             chains: &self.chains,
             key: key.clone(),
         };
@@ -392,6 +397,8 @@ where
                 }
             }
         }
+        // No longer in flight before the wake-up, so that the pass it starts takes this case.
+        drop(busy);
         if tally.delivered > 0 {
             // later messages of this case may have been skipped while it was in flight
             self.lane(lane).wake.notify_one();
