@@ -154,7 +154,14 @@ pub(crate) async fn envelope<S: Store + 'static, C: Clock + 'static, E: Entropy 
         return refused.into_response();
     }
     match node.receive(&bytes).await {
-        Ok(receipt) => (StatusCode::OK, Json(receipt)).into_response(),
+        Ok(receipt) => {
+            if receipt.repeated {
+                // The sender did not learn of the first receipt (a lost answer, a crash before
+                // it recorded the delivery): nothing is applied twice.
+                tracing::info!(envelope = %receipt.envelope, "envelope received again; answered with its stored receipt");
+            }
+            (StatusCode::OK, Json(receipt)).into_response()
+        }
         Err(e) => ApiError::from_node(&e, Surface::Peer).into_response(),
     }
 }
