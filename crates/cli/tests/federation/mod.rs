@@ -6,6 +6,8 @@
 //!
 //! The children are killed when the federation is dropped (a failed test included); a test
 //! that ends well stops them with SIGTERM and checks that each exits 0 and frees its ports.
+//! [`Setup`] starts fewer nodes, or lists a node's endpoint at another address (a proxy in front
+//! of it); [`Federation::sigkill`] and [`Federation::restart`] kill a node and start it again.
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -18,7 +20,7 @@ use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
@@ -111,12 +113,41 @@ pub struct Proc {
     pub officer: SocketAddr,
     pub peer: SocketAddr,
     pub log: PathBuf,
-    child: Option<Child>,
+    /// The node's `comity serve` configuration.
+    pub config: PathBuf,
+    child: Mutex<Option<Child>>,
 }
 
 impl Proc {
+    fn child(&self) -> MutexGuard<'_, Option<Child>> {
+        self.child.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map_or(0, Child::id)
+        self.child().as_ref().map_or(0, Child::id)
+    }
+
+    /// Starts `comity serve` for this node, its output appended to its log.
+    fn spawn(&self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_comity"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let old = self.child().replace(child);
+        if let Some(mut old) = old {
+            let _ = old.kill();
+            let _ = old.wait();
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -143,6 +174,24 @@ impl Answer {
     }
 }
 
+/// Which nodes a federation runs, and where the directory says they listen.
+pub struct Setup {
+    /// The first `nodes` of [`AUTHORITIES`].
+    pub nodes: usize,
+    /// The node endpoint the directory lists for node `i`, when it is not the node's own
+    /// listener (a proxy that forwards to it, [`Proc::peer`]).
+    pub listed_peer: Vec<Option<SocketAddr>>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            nodes: AUTHORITIES.len(),
+            listed_peer: Vec::new(),
+        }
+    }
+}
+
 pub struct Federation {
     pub nodes: Vec<Proc>,
     pub http: reqwest::Client,
@@ -156,10 +205,16 @@ impl Federation {
     /// Node directories, a signed directory and a `comity serve` process per authority; returns
     /// when every officer API answers `/healthz`.
     pub async fn start() -> Self {
+        Self::start_with(Setup::default()).await
+    }
+
+    /// [`Federation::start`] with the nodes and listed endpoints of `setup`.
+    pub async fn start_with(setup: Setup) -> Self {
         comity_crypto::tls::install_default_provider();
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
-        let ports = free_ports(2 * AUTHORITIES.len());
+        let authorities = &AUTHORITIES[..setup.nodes];
+        let ports = free_ports(2 * authorities.len());
         let directory = root.join("directory.json");
         let directory_text = directory.display().to_string();
         // Keys valid from a day ago, so that a test can sign an envelope created in the past.
@@ -167,9 +222,10 @@ impl Federation {
             .unwrap()
             .to_string();
         let mut nodes = Vec::new();
-        for (i, a) in AUTHORITIES.iter().enumerate() {
+        for (i, a) in authorities.iter().enumerate() {
             let officer: SocketAddr = ([127, 0, 0, 1], ports[2 * i]).into();
             let peer: SocketAddr = ([127, 0, 0, 1], ports[2 * i + 1]).into();
+            let listed = setup.listed_peer.get(i).copied().flatten().unwrap_or(peer);
             let dir = root.join(a.id);
             let dir_text = dir.display().to_string();
             comity(&[
@@ -187,7 +243,7 @@ impl Federation {
                 "--officer-endpoint",
                 &format!("http://{officer}/"),
                 "--node-endpoint",
-                &format!("https://{peer}/"),
+                &format!("https://{listed}/"),
                 "--now",
                 &since,
             ]);
@@ -226,15 +282,17 @@ impl Federation {
                 "node = \"{}\"\nofficer_listen = \"{officer}\"\nnode_listen = \"{peer}\"\nmaintenance_seconds = 3600\npoll_millis = 50\n",
                 a.id
             );
-            std::fs::write(root.join(format!("{}.toml", a.id)), config).unwrap();
+            let config_path = root.join(format!("{}.toml", a.id));
+            std::fs::write(&config_path, config).unwrap();
             nodes.push(Proc {
                 id: a.id,
                 officer_name: a.officer,
                 log: root.join(format!("{}.log", a.id)),
+                config: config_path,
                 dir,
                 officer,
                 peer,
-                child: None,
+                child: Mutex::new(None),
             });
         }
         let ar_dir = nodes[AR].dir.display().to_string();
@@ -255,25 +313,14 @@ impl Federation {
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap();
-        let mut fed = Federation {
+        let fed = Federation {
             nodes,
             http,
             directory,
             tmp,
         };
-        for n in &mut fed.nodes {
-            let config = fed.tmp.path().join(format!("{}.toml", n.id));
-            let log = std::fs::File::create(&n.log).unwrap();
-            let child = Command::new(env!("CARGO_BIN_EXE_comity"))
-                .arg("serve")
-                .arg("--config")
-                .arg(&config)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap();
-            n.child = Some(child);
+        for n in &fed.nodes {
+            n.spawn();
         }
         for i in 0..fed.nodes.len() {
             fed.healthy(i).await;
@@ -281,8 +328,15 @@ impl Federation {
         fed
     }
 
+    /// Starts node `who` again (after [`Federation::sigkill`]) on the same directory, database
+    /// and ports, and waits until it answers `/healthz`.
+    pub async fn restart(&self, who: usize) {
+        self.nodes[who].spawn();
+        self.healthy(who).await;
+    }
+
     /// Waits until node `i` answers `/healthz` (panics if its process ends first).
-    async fn healthy(&mut self, i: usize) {
+    async fn healthy(&self, i: usize) {
         let deadline = Instant::now() + WAIT;
         loop {
             let url = self.nodes[i].url("/healthz");
@@ -291,8 +345,9 @@ impl Federation {
             {
                 return;
             }
-            let n = &mut self.nodes[i];
-            if let Some(status) = n.child.as_mut().unwrap().try_wait().unwrap() {
+            let n = &self.nodes[i];
+            let exited = n.child().as_mut().unwrap().try_wait().unwrap();
+            if let Some(status) = exited {
                 panic!(
                     "{} exited with {status} before it served:\n{}",
                     n.id,
@@ -511,10 +566,11 @@ impl Federation {
             assert!(status.success(), "kill -TERM {}", n.pid());
         }
         let deadline = Instant::now() + WAIT;
-        for n in &mut self.nodes {
-            let child = n.child.as_mut().unwrap();
+        for n in &self.nodes {
             let status = loop {
-                if let Some(s) = child.try_wait().unwrap() {
+                let exited = n.child().as_mut().unwrap().try_wait().unwrap();
+                if let Some(s) = exited {
+                    n.child().take();
                     break s;
                 }
                 assert!(
@@ -525,7 +581,6 @@ impl Federation {
                 );
                 tokio::time::sleep(POLL).await;
             };
-            n.child = None;
             assert!(
                 status.success(),
                 "{} exited with {status} after SIGTERM:\n{}",
@@ -559,7 +614,8 @@ impl Drop for Federation {
     fn drop(&mut self) {
         let failing = std::thread::panicking();
         for n in &mut self.nodes {
-            if let Some(mut child) = n.child.take() {
+            let child = n.child().take();
+            if let Some(mut child) = child {
                 let _ = child.kill();
                 let _ = child.wait();
             }
