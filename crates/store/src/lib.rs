@@ -403,9 +403,10 @@ pub trait Store: Send + Sync {
     /// attempt; one whose deliverer died is free when the lease ends. With several replicas of
     /// a node on one database, each replica's deliverer claims its own messages.
     ///
-    /// The default reads [`Store::outbox_due`] and filters by priority: right for a backend
-    /// whose database belongs to one process (SQLite), whose deliverer keeps its own account of
-    /// what is in flight.
+    /// The default reads [`Store::outbox_due`] and filters by priority, leaving a case's order
+    /// to the deliverer's account of what backs off, which a restart loses; both backends
+    /// override it. SQLite's database belongs to one process, so its claim takes no lease (the
+    /// deliverer keeps its own account of what is in flight) but keeps a case's order.
     fn outbox_claim(
         &self,
         now: Millis,

@@ -642,6 +642,44 @@ impl Store for SqliteStore {
         all(&rows, outbox_row)
     }
 
+    /// The due messages of the priorities asked for, in `outbox_due`'s order, except those
+    /// behind an earlier undelivered message of their case and recipient that waits for its
+    /// next attempt: so a case's messages leave in order even when the deliverer's account of
+    /// what backs off was lost with its process. One process owns the database, so there is no
+    /// lease to take: the deliverer keeps its own account of what is in flight.
+    async fn outbox_claim(
+        &self,
+        now: Millis,
+        limit: u32,
+        priorities: std::ops::RangeInclusive<i32>,
+        lease_until: Millis,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let _ = lease_until;
+        let rows = sqlx::query(
+            "SELECT o.id, o.case_id, o.recipient, o.kind, o.priority, o.bytes, o.created_at,
+                    o.attempts, o.next_attempt_at, o.delivered_at, o.last_error
+             FROM outbox o
+             WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ?1
+               AND o.priority BETWEEN ?3 AND ?4
+               AND NOT EXISTS (
+                   SELECT 1 FROM outbox e
+                   WHERE e.case_id = o.case_id AND e.recipient = o.recipient
+                     AND e.delivered_at IS NULL AND e.next_attempt_at > ?1
+                     AND (e.created_at < o.created_at
+                          OR (e.created_at = o.created_at AND e.rowid < o.rowid)))
+             ORDER BY o.priority, o.created_at, o.rowid
+             LIMIT ?2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(*priorities.start())
+        .bind(*priorities.end())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        all(&rows, outbox_row)
+    }
+
     async fn outbox(&self, case_id: Option<&str>) -> Result<Vec<OutboxRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, case_id, recipient, kind, priority, bytes, created_at, attempts,

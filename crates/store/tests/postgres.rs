@@ -86,6 +86,7 @@ conformance!(
     duplicate_inbound,
     outbox_order_and_due,
     outbox_claims,
+    outbox_claim_keeps_a_cases_order,
     deadline_filters,
     expiring_items,
     faults_every_write,

@@ -323,11 +323,15 @@ where
         // they still show what it has just delivered), so such a chain waits for the next pass,
         // which its end wakes, instead of sending its messages a second time.
         let busy_before = lock(&self.chains).busy.clone();
+        // The time the held chains are compared with is taken before the claim: a chain whose
+        // failed message becomes due while the claim runs is not let go with only the later
+        // messages the claim returned (the failed one was not due when it read), which would
+        // send them ahead of it.
+        let now = self.node.now().as_millisecond();
         let rows = self
             .node
             .outbox_claim(self.opts.batch, lane.priorities(), self.opts.claim_lease)
             .await?;
-        let now = self.node.now().as_millisecond();
         let mut order: Vec<(String, String, Vec<OutboxRow>)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         for row in rows {

@@ -1226,6 +1226,60 @@ pub async fn outbox_claims<S: Store>(store: S) {
     }
 }
 
+/// A claim never gives a case's later message while an earlier one to the same recipient waits
+/// for its next attempt, so a case's messages leave in order even from a deliverer that has
+/// just started and knows nothing of what backs off; other cases and recipients go on.
+pub async fn outbox_claim_keeps_a_cases_order<S: Store>(store: S) {
+    let to = |row: OutboxRow, to: &str| OutboxRow {
+        to: to.to_owned(),
+        ..row
+    };
+    apply(
+        &store,
+        Change {
+            outbox: vec![
+                // c-1's decision failed and waits until T0 + 500; its results are due.
+                OutboxRow {
+                    attempts: 2,
+                    next_attempt_at: T0 + 500,
+                    ..message("c1-decision", Some("c-1"), 5, T0)
+                },
+                message("c1-results", Some("c-1"), 5, T0 + 10),
+                // the same case to another recipient, another case, no case: all free.
+                to(
+                    message("c1-other", Some("c-1"), 5, T0 + 20),
+                    "XY/central_authority",
+                ),
+                message("c2-request", Some("c-2"), 5, T0 + 30),
+                message("no-case", None, 5, T0 + 40),
+                // c-3's first message was delivered: its second is free.
+                OutboxRow {
+                    delivered_at: Some(T0 + 5),
+                    ..message("c3-first", Some("c-3"), 5, T0)
+                },
+                message("c3-second", Some("c-3"), 5, T0 + 50),
+            ],
+            ..Change::default()
+        },
+    )
+    .await;
+    let ids = |v: Vec<OutboxRow>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    let claimed = store
+        .outbox_claim(T0 + 100, 10, i32::MIN..=i32::MAX, T0 + 200)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(claimed),
+        ["c1-other", "c2-request", "no-case", "c3-second"]
+    );
+    // Once the decision is due again it comes first, its results behind it.
+    let claimed = store
+        .outbox_claim(T0 + 600, 10, i32::MIN..=i32::MAX, T0 + 700)
+        .await
+        .unwrap();
+    assert_eq!(&ids(claimed)[..2], ["c1-decision", "c1-results"]);
+}
+
 pub async fn deadline_filters<S: Store>(store: S) {
     new_case(&store, &case("c-1", "received", T0)).await;
     new_case(&store, &case("c-2", "received", T0)).await;
