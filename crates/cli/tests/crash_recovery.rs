@@ -112,8 +112,10 @@ async fn nodes_killed_at_random_points_finish_every_request_once() {
     // the outboxes' records.
     fed.quiet(AR).await;
     fed.quiet(BO).await;
-    let (ar_retries, ar_max) = traffic::retries_logged(&fed, AR);
-    let (bo_retries, bo_max) = traffic::retries_logged(&fed, BO);
+    let ar_retries = traffic::retries_logged(&fed, AR);
+    let bo_retries = traffic::retries_logged(&fed, BO);
+    traffic::in_order(&ar_retries, "AR");
+    traffic::in_order(&bo_retries, "BO");
     let repeats = |who| {
         std::fs::read_to_string(&fed.node(who).log)
             .unwrap_or_default()
@@ -129,8 +131,8 @@ async fn nodes_killed_at_random_points_finish_every_request_once() {
     eprintln!(
         "crash_recovery: seed {seed}: {requests} requests final on both sides after {} kills in {:.1} s \
          ({} officer steps, {} calls to a node that was down, {} steps repeated after a lost answer); \
-         envelopes AR→BO {} and BO→AR {}, delivery retries logged {ar_retries} by AR (attempt ≤ {ar_max}) and \
-         {bo_retries} by BO (attempt ≤ {bo_max}), envelopes received again {bo_repeats} by BO and {ar_repeats} by AR; \
+         envelopes AR→BO {} and BO→AR {}, delivery retries logged {ar_retries} by AR and \
+         {bo_retries} by BO, envelopes received again {bo_repeats} by BO and {ar_repeats} by AR; \
          logs of {} and {} leaves verified; {:.1} s in all",
         kills.len(),
         finished.as_secs_f64(),

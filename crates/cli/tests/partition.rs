@@ -260,8 +260,10 @@ async fn partitioned(cut: Mode) {
     let recovered = healed.elapsed();
     fed.quiet(AR).await;
     fed.quiet(BO).await;
-    let (ar_retries, ar_max) = traffic::retries_logged(&fed, AR);
-    let (bo_retries, bo_max) = traffic::retries_logged(&fed, BO);
+    let ar_retries = traffic::retries_logged(&fed, AR);
+    let bo_retries = traffic::retries_logged(&fed, BO);
+    traffic::in_order(&ar_retries, "AR");
+    traffic::in_order(&bo_retries, "BO");
     // A refused connection fails at once, so a message filed as the cut began is tried again
     // within the cut; behind a black hole an attempt waits for its timeout (5 s to connect,
     // 10 s in all), which outlasts a 3 s cut.
@@ -271,8 +273,9 @@ async fn partitioned(cut: Mode) {
         (false, _) => 1,
     };
     assert!(
-        ar_max >= least,
-        "AR's deliveries across the partition: {ar_retries} retries, none beyond attempt {ar_max} (at least {least} expected)"
+        ar_retries.max_attempt >= least,
+        "AR's deliveries across the partition: retries {ar_retries}, none beyond attempt {} (at least {least} expected)",
+        ar_retries.max_attempt
     );
     let repeats = |who| {
         std::fs::read_to_string(&fed.node(who).log)
@@ -289,8 +292,8 @@ async fn partitioned(cut: Mode) {
     eprintln!(
         "partition ({cut:?}): {requests} requests ({filed_in_cut} filed during the {:.1} s cut, {crossed_before} \
          across before it), every one final on both sides {:.1} s after healing; envelopes AR→BO {} and \
-         BO→AR {}, each received once; delivery retries logged {ar_retries} by AR (attempt ≤ {ar_max}) and \
-         {bo_retries} by BO (attempt ≤ {bo_max}), outbox records {} and {} attempts beyond the first; \
+         BO→AR {}, each received once; delivery retries logged {ar_retries} by AR and \
+         {bo_retries} by BO, outbox records {} and {} attempts beyond the first; \
          envelopes received again {bo_repeats} by BO and {ar_repeats} by AR; proxies: {} connections, {} \
          held in the black hole, {} cut, {} bytes dropped; logs of {} and {} leaves verified; {:.1} s in all",
         length.as_secs_f64(),

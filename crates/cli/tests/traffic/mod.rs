@@ -758,13 +758,12 @@ pub async fn verify(ar_dir: &Path, bo_dir: &Path, ids: &[String]) -> Verified {
     found
 }
 
-/// How often node `who`'s log says a delivery failed and will be retried, and the backoff
-/// it announced: every `retry_in_ms` after attempt `k` lies within [ceiling / 2, ceiling] of
-/// 1 s doubling per attempt (at most 10 minutes). Panics on a delay outside it.
-pub fn retries_logged(fed: &Federation, who: usize) -> (usize, u32) {
+/// The failed deliveries node `who`'s log records: how many, the highest attempt, and how
+/// many of each cause. Checks the backoff each announced: the `retry_in_ms` after attempt `k`
+/// lies within [ceiling / 2, ceiling] of 1 s doubling per attempt (at most 10 minutes).
+pub fn retries_logged(fed: &Federation, who: usize) -> Retries {
     let log = std::fs::read_to_string(&fed.node(who).log).unwrap_or_default();
-    let mut n = 0;
-    let mut max_attempt = 0;
+    let mut r = Retries::default();
     for line in log
         .lines()
         .filter(|l| l.contains("delivery failed; will retry"))
@@ -789,8 +788,65 @@ pub fn retries_logged(fed: &Federation, who: usize) -> (usize, u32) {
             fed.node(who).id,
             ceiling / 2
         );
-        n += 1;
-        max_attempt = max_attempt.max(attempt);
+        r.count += 1;
+        r.max_attempt = r.max_attempt.max(attempt);
+        let error = line.split(" error=").nth(1).unwrap_or_default();
+        let cause = if error.contains("Connection refused") {
+            "connection refused".to_owned()
+        } else if error.contains("timed out") {
+            "timed out".to_owned()
+        } else if let Some(at) = error.find(" answered ") {
+            let status = error[at + 10..].split(':').next().unwrap_or_default();
+            let code: String = error
+                .split("code")
+                .nth(1)
+                .unwrap_or_default()
+                .trim_start_matches(['\\', '"', ':'])
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            format!("{status} {code}")
+        } else {
+            "connection lost".to_owned()
+        };
+        *r.causes.entry(cause).or_insert(0) += 1;
     }
-    (n, max_attempt)
+    r
+}
+
+/// Checks that no delivery of `side` was answered 409: in these flows each message follows
+/// what its recipient has already received (a question its request, an answer its question, a
+/// decision its request, results their decision, a closing notice its decision), so a 409
+/// means a case's messages were sent out of order (or a lost change: a conflict).
+pub fn in_order(retries: &Retries, side: &str) {
+    let conflicts: Vec<String> = retries
+        .causes
+        .iter()
+        .filter(|(cause, _)| cause.starts_with("409"))
+        .map(|(cause, n)| format!("{n} × {cause}"))
+        .collect();
+    assert!(
+        conflicts.is_empty(),
+        "{side}'s deliveries were answered 409 (a case's messages out of order): {conflicts:?}"
+    );
+}
+
+/// What [`retries_logged`] found.
+#[derive(Debug, Default)]
+pub struct Retries {
+    pub count: usize,
+    pub max_attempt: u32,
+    pub causes: BTreeMap<String, usize>,
+}
+
+impl std::fmt::Display for Retries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (attempt ≤ {}; ", self.count, self.max_attempt)?;
+        let causes: Vec<String> = self
+            .causes
+            .iter()
+            .map(|(c, n)| format!("{n} {c}"))
+            .collect();
+        write!(f, "{})", causes.join(", "))
+    }
 }
