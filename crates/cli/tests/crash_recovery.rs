@@ -110,8 +110,9 @@ async fn nodes_killed_at_random_points_finish_every_request_once() {
     let finished = started.elapsed();
     // Every request is final on both sides; the last answers may still be on their way to
     // the outboxes' records.
-    fed.quiet(AR).await;
-    fed.quiet(BO).await;
+    // A sender that never learnt of a receipt sends again after its backoff, up to a minute.
+    fed.quiet_within(AR, Duration::from_secs(90)).await;
+    fed.quiet_within(BO, Duration::from_secs(90)).await;
     let ar_retries = traffic::retries_logged(&fed, AR);
     let bo_retries = traffic::retries_logged(&fed, BO);
     traffic::in_order(&ar_retries, "AR");

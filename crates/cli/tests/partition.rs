@@ -236,8 +236,9 @@ async fn partitioned(cut: Mode) {
     mode.send(cut).unwrap();
     let cut_at = Instant::now();
     let filed_at_cut = progress.filed.load(Ordering::Relaxed);
-    // What was on the wire as the cut began may still land; after a second nothing may.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // What was on the wire as the cut began may still land (a busy node takes a while to
+    // commit it); after half the cut nothing may.
+    tokio::time::sleep(length / 2).await;
     let held_early = cases_held(&fed, BO).await;
     tokio::time::sleep(length.saturating_sub(cut_at.elapsed())).await;
     let held_late = cases_held(&fed, BO).await;
@@ -258,8 +259,9 @@ async fn partitioned(cut: Mode) {
         Err(e) => panic!("partition ({cut:?}): {e}"),
     };
     let recovered = healed.elapsed();
-    fed.quiet(AR).await;
-    fed.quiet(BO).await;
+    // A sender that never learnt of a receipt sends again after its backoff, up to a minute.
+    fed.quiet_within(AR, Duration::from_secs(90)).await;
+    fed.quiet_within(BO, Duration::from_secs(90)).await;
     let ar_retries = traffic::retries_logged(&fed, AR);
     let bo_retries = traffic::retries_logged(&fed, BO);
     traffic::in_order(&ar_retries, "AR");

@@ -539,7 +539,12 @@ impl Federation {
 
     /// Waits until node `who` has nothing left to deliver.
     pub async fn quiet(&self, who: usize) {
-        let deadline = Instant::now() + WAIT;
+        self.quiet_within(who, WAIT).await;
+    }
+
+    /// [`Federation::quiet`] within `bound` (a message may be waiting out a long backoff).
+    pub async fn quiet_within(&self, who: usize, bound: Duration) {
+        let deadline = Instant::now() + bound;
         loop {
             let m = self.metrics(who, &["comity_outbox_pending "]).await;
             if m == ["comity_outbox_pending 0"] {
