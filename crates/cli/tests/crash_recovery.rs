@@ -25,6 +25,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use comity_store::postgres::PgStore;
+use comity_store::scratch::ScratchDatabase;
+use comity_store::sqlite::SqliteStore;
 use federation::{AR, BO, Federation, Setup};
 use traffic::{Flow, Officers, Pace, Progress, Rng};
 
@@ -32,9 +35,43 @@ use traffic::{Flow, Officers, Pace, Progress, Rng};
 async fn nodes_killed_at_random_points_finish_every_request_once() {
     let full = traffic::full();
     let (requests, cycles) = if full { (1000, 20) } else { (100, 4) };
+    run(requests, cycles, None).await;
+}
+
+/// The same with AR on PostgreSQL, its outbox claims leased for 1 s: a killed node's claims
+/// lapse and the restarted one takes its messages over, and whatever was sent twice is kept
+/// once by the receiver (BO, on SQLite).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_on_postgresql_killed_at_random_points_finishes_every_request_once() {
+    let server = comity_testkit::test_database_url();
+    let db = match ScratchDatabase::create(&server, "comity_crash_recovery").await {
+        Ok(db) => db,
+        Err(e) => {
+            comity_testkit::skip_postgres::<()>(&e.to_string());
+            return;
+        }
+    };
+    let url = db.url().to_owned();
+    let full = traffic::full();
+    let (requests, cycles) = if full { (1000, 20) } else { (60, 3) };
+    let outcome = tokio::spawn(run(requests, cycles, Some(url))).await;
+    db.drop().await.unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Runs the plan through `cycles` kills; AR's store is `ar_database` (PostgreSQL) if given.
+async fn run(requests: usize, cycles: usize, ar_database: Option<String>) {
+    let full = traffic::full();
     let seed = traffic::seed();
+    let store = if ar_database.is_some() {
+        "AR on PostgreSQL"
+    } else {
+        "SQLite"
+    };
     eprintln!(
-        "crash_recovery: seed {seed} (COMITY_SEED={seed} repeats its choices), {requests} requests, {cycles} kill cycles{}",
+        "crash_recovery ({store}): seed {seed} (COMITY_SEED={seed} repeats its choices), {requests} requests, {cycles} kill cycles{}",
         if full {
             ""
         } else {
@@ -43,10 +80,17 @@ async fn nodes_killed_at_random_points_finish_every_request_once() {
     );
     let mut rng = Rng::new(seed);
     let started = Instant::now();
+    let mut config = Vec::new();
+    if let Some(url) = &ar_database {
+        let migrated = federation::comity(&["migrate", "--database-url", url]);
+        assert!(migrated.contains("schema at version"), "{migrated}");
+        config.push(format!("database_url = \"{url}\"\nclaim_lease_seconds = 1"));
+    }
     let fed = Arc::new(
         Federation::start_with(Setup {
             nodes: 2,
             listed_peer: Vec::new(),
+            config,
         })
         .await,
     );
@@ -127,10 +171,20 @@ async fn nodes_killed_at_random_points_finish_every_request_once() {
     let dirs = [fed.node(AR).dir.clone(), fed.node(BO).dir.clone()];
     let fed = Arc::into_inner(fed).expect("the driver holds no federation");
     let files = fed.stop().await;
-    let checked = traffic::verify(&dirs[0], &dirs[1], &ids).await;
+    let checked = match &ar_database {
+        None => traffic::verify(&dirs[0], &dirs[1], &ids).await,
+        Some(url) => {
+            let ar = PgStore::open(url).await.unwrap();
+            let bo = SqliteStore::open(dirs[1].join("node.db")).await.unwrap();
+            let checked = traffic::verify_stores(&dirs[0], &ar, &dirs[1], &bo, &ids).await;
+            ar.close().await;
+            bo.close().await;
+            checked
+        }
+    };
     drop(files);
     eprintln!(
-        "crash_recovery: seed {seed}: {requests} requests final on both sides after {} kills in {:.1} s \
+        "crash_recovery ({store}): seed {seed}: {requests} requests final on both sides after {} kills in {:.1} s \
          ({} officer steps, {} calls to a node that was down, {} steps repeated after a lost answer); \
          envelopes AR→BO {} and BO→AR {}, delivery retries logged {ar_retries} by AR and \
          {bo_retries} by BO, envelopes received again {bo_repeats} by BO and {ar_repeats} by AR; \

@@ -205,6 +205,7 @@ async fn partitioned(cut: Mode) {
         Federation::start_with(Setup {
             nodes: 2,
             listed_peer: listen.iter().copied().map(Some).collect(),
+            config: Vec::new(),
         })
         .await,
     );

@@ -181,6 +181,8 @@ pub struct Setup {
     /// The node endpoint the directory lists for node `i`, when it is not the node's own
     /// listener (a proxy that forwards to it, [`Proc::peer`]).
     pub listed_peer: Vec<Option<SocketAddr>>,
+    /// Lines added to node `i`'s `comity serve` configuration (e.g. its `database_url`).
+    pub config: Vec<String>,
 }
 
 impl Default for Setup {
@@ -188,6 +190,7 @@ impl Default for Setup {
         Self {
             nodes: AUTHORITIES.len(),
             listed_peer: Vec::new(),
+            config: Vec::new(),
         }
     }
 }
@@ -278,10 +281,14 @@ impl Federation {
                     &witness_vkey,
                 ]);
             }
-            let config = format!(
+            let mut config = format!(
                 "node = \"{}\"\nofficer_listen = \"{officer}\"\nnode_listen = \"{peer}\"\nmaintenance_seconds = 3600\npoll_millis = 50\n",
                 a.id
             );
+            if let Some(extra) = setup.config.get(i) {
+                config.push_str(extra);
+                config.push('\n');
+            }
             let config_path = root.join(format!("{}.toml", a.id));
             std::fs::write(&config_path, config).unwrap();
             nodes.push(Proc {

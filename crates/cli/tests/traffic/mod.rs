@@ -32,7 +32,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use comity_store::Store as _;
 use comity_store::sqlite::SqliteStore;
 use comity_transparency::Event;
 use serde_json::{Value, json};
@@ -570,6 +569,74 @@ pub struct Verified {
 pub async fn verify(ar_dir: &Path, bo_dir: &Path, ids: &[String]) -> Verified {
     let ar = SqliteStore::open(ar_dir.join("node.db")).await.unwrap();
     let bo = SqliteStore::open(bo_dir.join("node.db")).await.unwrap();
+    let found = verify_stores(ar_dir, &ar, bo_dir, &bo, ids).await;
+    ar.close().await;
+    bo.close().await;
+    found
+}
+
+/// What one node holds, read once.
+struct Snapshot {
+    side: &'static str,
+    cases: Vec<comity_store::CaseRow>,
+    /// Per case of the plan: event kinds in order, and items held.
+    events: BTreeMap<String, Vec<String>>,
+    items: BTreeMap<String, usize>,
+    outbox: Vec<comity_store::OutboxRow>,
+    alarms: usize,
+}
+
+async fn snapshot<S: comity_store::Store>(
+    side: &'static str,
+    store: &S,
+    ids: &[String],
+) -> Snapshot {
+    let mut events = BTreeMap::new();
+    let mut items = BTreeMap::new();
+    for id in ids {
+        let kinds = store
+            .events(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        events.insert(id.clone(), kinds);
+        items.insert(id.clone(), store.items(id).await.unwrap().len());
+    }
+    Snapshot {
+        side,
+        cases: store
+            .cases(&comity_store::CaseFilter::default())
+            .await
+            .unwrap(),
+        events,
+        items,
+        outbox: store.outbox(None).await.unwrap(),
+        alarms: store.alarms(0, 100).await.unwrap().len(),
+    }
+}
+
+/// What `store` recorded of each envelope of `out`.
+async fn receipts<S: comity_store::Store>(
+    store: &S,
+    out: &[comity_store::OutboxRow],
+) -> Vec<Option<comity_store::InboundRow>> {
+    let mut v = Vec::new();
+    for m in out {
+        v.push(store.inbound(&m.id).await.unwrap());
+    }
+    v
+}
+
+/// [`verify`] on the nodes' stores, wherever they live (AR on PostgreSQL).
+pub async fn verify_stores<A: comity_store::Store, B: comity_store::Store>(
+    ar_dir: &Path,
+    ar: &A,
+    bo_dir: &Path,
+    bo: &B,
+    ids: &[String],
+) -> Verified {
     let mut problems = Vec::new();
     let mut found = Verified::default();
     let planned: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
@@ -578,12 +645,14 @@ pub async fn verify(ar_dir: &Path, bo_dir: &Path, ids: &[String]) -> Verified {
         ids.len(),
         "two requests of the plan share a case"
     );
-    for (side, store) in [("AR", &ar), ("BO", &bo)] {
-        let rows = store
-            .cases(&comity_store::CaseFilter::default())
-            .await
-            .unwrap();
-        let held: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let a = snapshot("AR", ar, ids).await;
+    let b = snapshot("BO", bo, ids).await;
+    // Each side's messages as the other recorded them.
+    let a_received_by_b = receipts(bo, &a.outbox).await;
+    let b_received_by_a = receipts(ar, &b.outbox).await;
+    for snap in [&a, &b] {
+        let side = snap.side;
+        let held: Vec<&str> = snap.cases.iter().map(|r| r.id.as_str()).collect();
         let distinct: BTreeSet<&str> = held.iter().copied().collect();
         if held.len() != distinct.len() {
             problems.push(format!(
@@ -600,11 +669,14 @@ pub async fn verify(ar_dir: &Path, bo_dir: &Path, ids: &[String]) -> Verified {
         for missing in planned.difference(&distinct) {
             problems.push(format!("{side} does not hold case {missing}"));
         }
+        if snap.alarms > 0 {
+            problems.push(format!("{side} raised {} witness alarms", snap.alarms));
+        }
     }
     // Each side's messages, by envelope id: every one delivered, and received once by the other.
-    let ar_out = ar.outbox(None).await.unwrap();
-    let bo_out = bo.outbox(None).await.unwrap();
-    for (side, out, peer, peer_name) in [("AR", &ar_out, &bo, "BO"), ("BO", &bo_out, &ar, "AR")] {
+    for (snap, received, peer_name) in [(&a, &a_received_by_b, "BO"), (&b, &b_received_by_a, "AR")]
+    {
+        let (side, out) = (snap.side, &snap.outbox);
         let distinct: BTreeSet<&str> = out.iter().map(|m| m.id.as_str()).collect();
         if distinct.len() != out.len() {
             problems.push(format!(
@@ -614,7 +686,7 @@ pub async fn verify(ar_dir: &Path, bo_dir: &Path, ids: &[String]) -> Verified {
             ));
         }
         let mut retries = 0;
-        for m in out {
+        for (m, receipt) in out.iter().zip(received) {
             if m.delivered_at.is_none() {
                 problems.push(format!(
                     "{side}: envelope {} ({}, case {:?}) not delivered after {} attempts: {:?}",
@@ -622,7 +694,7 @@ pub async fn verify(ar_dir: &Path, bo_dir: &Path, ids: &[String]) -> Verified {
                 ));
             }
             retries += usize::try_from(m.attempts.max(1) - 1).unwrap();
-            match peer.inbound(&m.id).await.unwrap() {
+            match receipt {
                 Some(r) if r.case_id == m.case_id && r.result["accepted"] == true => {}
                 Some(r) => problems.push(format!(
                     "{peer_name} recorded envelope {} ({}, case {:?}) as {:?}: {}",
@@ -649,15 +721,23 @@ pub async fn verify(ar_dir: &Path, bo_dir: &Path, ids: &[String]) -> Verified {
         }
         m
     };
-    let (ar_msgs, bo_msgs) = (by_case(&ar_out), by_case(&bo_out));
+    let (ar_msgs, bo_msgs) = (by_case(&a.outbox), by_case(&b.outbox));
+    let rows = |snap: &Snapshot| -> BTreeMap<String, comity_store::CaseRow> {
+        snap.cases
+            .iter()
+            .map(|r| (r.id.clone(), r.clone()))
+            .collect()
+    };
+    let (ar_rows, bo_rows) = (rows(&a), rows(&b));
     for (i, id) in ids.iter().enumerate() {
         let flow = Flow::of(i);
-        for (side, store, events, msgs, want_msgs) in [
-            ("AR", &ar, flow.ar_events(), &ar_msgs, flow.ar_messages()),
-            ("BO", &bo, flow.bo_events(), &bo_msgs, flow.bo_messages()),
+        for (snap, case_rows, events, msgs, want_msgs) in [
+            (&a, &ar_rows, flow.ar_events(), &ar_msgs, flow.ar_messages()),
+            (&b, &bo_rows, flow.bo_events(), &bo_msgs, flow.bo_messages()),
         ] {
+            let side = snap.side;
             let what = format!("request {i} ({flow:?}, case {id}) on {side}");
-            let Some(row) = store.case(id).await.unwrap() else {
+            let Some(row) = case_rows.get(id) else {
                 continue; // reported above
             };
             if row.state != flow.final_state() {
@@ -693,17 +773,11 @@ pub async fn verify(ar_dir: &Path, bo_dir: &Path, ids: &[String]) -> Verified {
             }
             // The recipient keeps what it received, sealed; the sender keeps only hashes.
             let want_items = if side == "AR" { deliveries } else { 0 };
-            let items = store.items(id).await.unwrap().len();
+            let items = snap.items.get(id).copied().unwrap_or(0);
             if items != want_items {
                 problems.push(format!("{what}: {items} items, expected {want_items}"));
             }
-            let got: Vec<String> = store
-                .events(id)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|e| e.kind)
-                .collect();
+            let got = snap.events.get(id).cloned().unwrap_or_default();
             if got != events {
                 problems.push(format!("{what}: events {got:?}, expected {events:?}"));
             }
@@ -713,20 +787,12 @@ pub async fn verify(ar_dir: &Path, bo_dir: &Path, ids: &[String]) -> Verified {
             }
         }
     }
-    for (side, store) in [("AR", &ar), ("BO", &bo)] {
-        let alarms = store.alarms(0, 100).await.unwrap();
-        if !alarms.is_empty() {
-            problems.push(format!("{side} raised {} witness alarms", alarms.len()));
-        }
-    }
-    ar.close().await;
-    bo.close().await;
     problems.truncate(40);
     assert!(problems.is_empty(), "{problems:#?}");
 
     // Both logs verify, each event with its leaf and each leaf with its event; and the counts.
-    let ar_log = logcheck::check(ar_dir).await;
-    let bo_log = logcheck::check(bo_dir).await;
+    let ar_log = logcheck::check_store(ar_dir, ar).await;
+    let bo_log = logcheck::check_store(bo_dir, bo).await;
     let count = |flow: Flow| (0..ids.len()).filter(|&i| Flow::of(i) == flow).count();
     let n = ids.len();
     let want = BTreeMap::from([
