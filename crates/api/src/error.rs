@@ -74,6 +74,7 @@ pub fn node_status(e: &NodeError, surface: Surface) -> StatusCode {
             _,
         ) => StatusCode::UNPROCESSABLE_ENTITY,
         (NodeError::BadInput(_), _) => StatusCode::BAD_REQUEST,
+        (NodeError::NotFound(_), _) => StatusCode::NOT_FOUND,
         // Not 409: on the peer side 409 means "retry", and a replay never succeeds.
         (NodeError::Replay(_), _) => StatusCode::UNPROCESSABLE_ENTITY,
         (NodeError::EnvelopeRefused { code, .. }, _) => refusal_status(code),

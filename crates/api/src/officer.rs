@@ -123,7 +123,7 @@ pub struct CreateCase {
     #[serde(default)]
     pub reference: Option<String>,
     /// A suggested deadline in hours (UNCC 40(26)); needs `reason`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub hours: Option<u32>,
     /// The reasons for the suggested deadline.
     #[serde(default)]
@@ -169,6 +169,29 @@ pub struct ProductionOrderBody {
 
 fn yes() -> bool {
     true
+}
+
+/// A count in a JSON body: any JSON number with an integral value in `u32`'s range (`30` and
+/// `30.0` are the same number in JSON, and JSON Schema calls both integers).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    use serde::de::Error as _;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let whole = n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX))
+            .map(|f| f as u64)
+    });
+    whole
+        .and_then(|w| u32::try_from(w).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            D::Error::custom(format!(
+                "expected a whole number from 0 to {}, not {n}",
+                u32::MAX
+            ))
+        })
 }
 
 /// `object`.
@@ -275,7 +298,7 @@ pub struct Deliver {
     #[serde(default)]
     pub received: Vec<String>,
     /// The recipient deletes the data this many days after delivery.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub retention_days: Option<u32>,
 }
 
@@ -308,6 +331,19 @@ pub struct AuditQuery {
 }
 
 // ----- handlers ----------------------------------------------------------------------------------
+
+/// A page's `limit`: 1 to 1000, 1000 if absent; anything else is refused (400 `bad_query`).
+fn page_limit(limit: Option<u32>) -> Answer<u32> {
+    match limit {
+        None => Ok(1000),
+        Some(n @ 1..=1000) => Ok(n),
+        Some(n) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            format!("`limit` must be 1 to 1000, not {n}"),
+        )),
+    }
+}
 
 pub(crate) async fn create<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
     State(node): State<Shared<S, C, E>>,
@@ -654,7 +690,7 @@ pub(crate) async fn audit<S: Store + 'static, C: Clock + 'static, E: Entropy + '
     q: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Answer<Json<Value>> {
     let Query(q) = q?;
-    let limit = q.limit.unwrap_or(1000).clamp(1, 1000);
+    let limit = page_limit(q.limit)?;
     let rows = node
         .store()
         .audit(q.after, limit)
@@ -685,7 +721,7 @@ pub(crate) async fn alarms<S: Store + 'static, C: Clock + 'static, E: Entropy + 
     q: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Answer<Json<Vec<AlarmView>>> {
     let Query(q) = q?;
-    let limit = q.limit.unwrap_or(1000).clamp(1, 1000);
+    let limit = page_limit(q.limit)?;
     Ok(Json(
         node.log_alarms(q.after, limit).await.map_err(node_err)?,
     ))

@@ -15,6 +15,9 @@ pub enum NodeError {
     },
     #[error("{0}")]
     BadInput(String),
+    /// Something the request names that the node does not hold (an item of a case, an alarm).
+    #[error("{0}")]
+    NotFound(String),
     #[error("refusal and postponement need reasons ({0})")]
     ReasonsRequired(String),
     #[error(
@@ -53,6 +56,7 @@ impl NodeError {
             NodeError::UnknownCase(_) => "unknown_case",
             NodeError::IllegalTransition { .. } => "illegal_transition",
             NodeError::BadInput(_) => "bad_input",
+            NodeError::NotFound(_) => "not_found",
             NodeError::ReasonsRequired(_) => "reasons_required",
             NodeError::GroundExcluded { .. } => "ground_excluded",
             NodeError::GroundNotRaised { .. } => "ground_not_raised",

@@ -3288,7 +3288,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         let row = items
             .into_iter()
             .find(|i| i.id == item)
-            .ok_or_else(|| NodeError::BadInput(format!("no item `{item}` in case `{case}`")))?;
+            .ok_or_else(|| NodeError::NotFound(format!("no item `{item}` in case `{case}`")))?;
         let bytes = open_sealed(&row)?;
         let mut w = Writer::new(self.now_ms());
         w.audit(officer, "export", Some(case), json!({"item": item}));

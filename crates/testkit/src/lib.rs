@@ -93,6 +93,20 @@ pub fn skip_postgres<T>(why: &str) -> Option<T> {
     None
 }
 
+/// Prints a visible skip message for a test that needs an external tool (schemathesis, say)
+/// and gives `None`; under `CI=true` (or `COMITY_REQUIRE_SHARED=1`) it fails the test instead:
+/// CI installs every tool the test command names.
+#[allow(clippy::panic)]
+pub fn skip_tool<T>(why: &str) -> Option<T> {
+    if std::env::var("CI").as_deref() == Ok("true")
+        || std::env::var("COMITY_REQUIRE_SHARED").as_deref() == Ok("1")
+    {
+        panic!("this tool is required here (CI=true) but {why}");
+    }
+    eprintln!("SKIPPED: {why}");
+    None
+}
+
 /// One of the independent Go verifiers of `shared/tools` (`notever`, `tilecheck`): `$NOTEVER` /
 /// `$TILECHECK` if set, else `<workspace>/target/go-tools/NAME`, else built there by
 /// `shared/tools/build-go-tools.sh` (which installs Go from Debian's packages if missing).

@@ -1614,7 +1614,7 @@ enum Act {
 /// The status a refusal of the node is answered with on a page (as the JSON API does).
 fn node_status(e: &NodeError) -> StatusCode {
     match e {
-        NodeError::UnknownCase(_) => StatusCode::NOT_FOUND,
+        NodeError::UnknownCase(_) | NodeError::NotFound(_) => StatusCode::NOT_FOUND,
         NodeError::Store(_) | NodeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         NodeError::IllegalTransition { .. }
         | NodeError::Conflict

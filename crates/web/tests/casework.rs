@@ -258,7 +258,7 @@ async fn the_transparency_page_without_a_log_and_alarms_resolved_only_by_those_w
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(p.body.contains("`keep`"), "{}", p.body);
     let p = h.post(Some(&supervisor), resolve, &fields).await;
-    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
     assert!(p.body.contains("no alarm 7"), "{}", p.body);
     let p = h
         .post(Some(&supervisor), "/transparency/alarms/x/resolve", &fields)

@@ -544,7 +544,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         let alarm = all
             .iter()
             .find(|a| a.seq == seq)
-            .ok_or_else(|| NodeError::BadInput(format!("no alarm {seq}")))?;
+            .ok_or_else(|| NodeError::NotFound(format!("no alarm {seq}")))?;
         let held = self.store.peer_checkpoint(&alarm.origin).await?;
         let Some(held) = held.filter(|h| alarm.detected_at >= h.updated_at) else {
             return Err(NodeError::IllegalTransition {
