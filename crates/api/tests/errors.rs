@@ -620,3 +620,80 @@ async fn out_of_order_messages_are_409_until_their_case_is_ready() {
     .await;
     assert_eq!(r.json()["case"]["state"], "delivered");
 }
+
+/// What schemathesis found (crates/cli/tests/schemathesis.rs): an item or alarm that does not
+/// exist is 404 `not_found`, not a malformed request; a page limit outside 1..=1000 is refused
+/// rather than clamped; a count written `30.0` is the JSON number 30.
+#[tokio::test]
+async fn unknown_items_and_alarms_limits_and_whole_numbers() {
+    let p = pair().await;
+    let id = received_case(&p).await;
+    let r = call(
+        &p.bo.officer,
+        "GET",
+        &format!("/v1/cases/{id}/items/no-such-item"),
+        Some("bruno"),
+        None,
+    )
+    .await;
+    refused(&r, StatusCode::NOT_FOUND, "not_found");
+    let r = call(
+        &p.bo.officer,
+        "POST",
+        "/v1/log/alarms/7/resolve",
+        Some("bruno"),
+        Some(json!({"keep": "held", "reason": "checked"})),
+    )
+    .await;
+    refused(&r, StatusCode::NOT_FOUND, "not_found");
+    for path in ["/v1/audit", "/v1/log/alarms"] {
+        for limit in ["0", "1001", "4294967295"] {
+            let r = call(
+                &p.bo.officer,
+                "GET",
+                &format!("{path}?limit={limit}"),
+                Some("bruno"),
+                None,
+            )
+            .await;
+            refused(&r, StatusCode::BAD_REQUEST, "bad_query");
+        }
+        let r = call(
+            &p.bo.officer,
+            "GET",
+            &format!("{path}?limit=1000"),
+            Some("bruno"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    // `retention_days: 30.0` is read as 30; 30.5 and -1 are not counts.
+    let r = call(
+        &p.bo.officer,
+        "POST",
+        &format!("/v1/cases/{id}/deliver"),
+        Some("bruno"),
+        Some(json!({"items": [{"name": "a.txt", "content_base64": b64(b"a")}], "retention_days": 30.5})),
+    )
+    .await;
+    refused(&r, StatusCode::BAD_REQUEST, "malformed_json");
+    let r = call(
+        &p.bo.officer,
+        "POST",
+        "/v1/cases",
+        Some("bruno"),
+        Some(json!({"scenario": scenario("mla", "UNCC", MLA, "", ""), "counterpart": AR, "hours": -1, "reason": "r"})),
+    )
+    .await;
+    refused(&r, StatusCode::BAD_REQUEST, "malformed_json");
+    let r = call(
+        &p.ar.officer,
+        "POST",
+        "/v1/cases",
+        Some("ana"),
+        Some(json!({"scenario": scenario("mla", "UNCC", MLA, "", ""), "counterpart": BO, "hours": 48.0, "reason": "a flight on Friday"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+}

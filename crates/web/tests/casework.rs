@@ -266,7 +266,7 @@ async fn the_transparency_page_without_a_log_and_alarms_resolved_only_by_those_w
     assert_eq!(p.status, StatusCode::NOT_FOUND);
     let admin = h.login("admin").await;
     let p = h.post(Some(&admin), resolve, &fields).await;
-    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
 }
 
 /// An alarm as a witness raises it: another log showed two roots for one size.
