@@ -24,6 +24,12 @@
 //!    sent at fixed instants whether or not earlier ones were answered; latency is measured
 //!    from the instant each request was due, so a slow answer is not hidden by a late send.
 //!
+//! With `--database-url`, both nodes keep their data in PostgreSQL (a schema each), and
+//! `--replicas 1,2` runs the whole measurement once per count of BO's replicas, each on new
+//! nodes and schemas, in this one run: BO's replicas share its schema, have ports of their own,
+//! and take the node-to-node clients and BO's officer calls in turn, as behind a load balancer;
+//! AR delivers to the first replica, the endpoint the directory lists.
+//!
 //! Every request must be answered 200 with a receipt that BO recorded it (`repeated: false`,
 //! `result.accepted: true`); at the end BO's `/metrics` must count exactly one case per case
 //! the benchmark created. Every wait is bounded, so every run stops by itself.
@@ -97,6 +103,12 @@ pub struct RoundtripArgs {
     /// each in a schema named after it, instead of SQLite files. The schemas must be new.
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+    /// With --database-url: run BO as this many replicas on its one database, each with
+    /// officer and node ports of its own; the node-to-node clients and BO's officer spread
+    /// over them as a load balancer would (AR delivers to the first, which the directory
+    /// lists). A list runs each configuration in turn, in this one run, on new schemas.
+    #[arg(long, value_name = "N,N,…", value_delimiter = ',', default_values_t = [1])]
+    replicas: Vec<usize>,
     /// A tiny run of a few seconds (for tests): 0.5 s levels, concurrency 1 and 4, case
     /// concurrency 1 and 2, 20 requests/s for 1 s. Overrides those flags.
     #[arg(long)]
@@ -133,6 +145,8 @@ struct Plan {
     max_requests: usize,
     /// What the nodes store their data in, for the report.
     store: &'static str,
+    /// BO's replicas, one configuration each, in turn.
+    replicas: Vec<usize>,
 }
 
 fn plan(a: &RoundtripArgs) -> Result<Plan, String> {
@@ -145,6 +159,15 @@ fn plan(a: &RoundtripArgs) -> Result<Plan, String> {
             ))
         }
     };
+    if a.replicas.is_empty() || a.replicas.iter().any(|&n| n == 0 || n > 8) {
+        return Err("--replicas: each must be 1 to 8".into());
+    }
+    if a.database_url.is_none() && a.replicas.iter().any(|&n| n > 1) {
+        return Err(
+            "--replicas above 1 needs --database-url: replicas share one PostgreSQL database"
+                .into(),
+        );
+    }
     let levels = |what: &str, v: &[usize]| {
         if v.iter().all(|&n| n <= 1024) {
             Ok(v.iter().copied().filter(|&n| n > 0).collect())
@@ -163,6 +186,7 @@ fn plan(a: &RoundtripArgs) -> Result<Plan, String> {
             watch: Duration::from_millis(a.watch_millis.clamp(1, 1000)),
             max_requests: 2_000,
             store: store_name(a),
+            replicas: a.replicas.clone(),
         });
     }
     if a.rate > 10_000 {
@@ -178,6 +202,7 @@ fn plan(a: &RoundtripArgs) -> Result<Plan, String> {
         watch: Duration::from_millis(a.watch_millis.clamp(1, 1000)),
         max_requests: a.max_requests.clamp(100, 1_000_000),
         store: store_name(a),
+        replicas: a.replicas.clone(),
     })
 }
 
@@ -214,11 +239,13 @@ fn fresh_dir() -> Result<PathBuf, String> {
     Ok(std::env::temp_dir().join(format!("comity-bench-{name}")))
 }
 
-/// (officer port, node port) of each node: from `--port-base`, or free ports for 0.
-fn ports(base: u16) -> Result<[(u16, u16); 2], String> {
+/// (officer port, node port) of each process: AR, then each of BO's `replicas`; from
+/// `--port-base` (process i on N+i and N+20+i), or free ports for 0.
+fn ports(base: u16, replicas: usize) -> Result<Vec<(u16, u16)>, String> {
+    let n = 1 + replicas;
     if base == 0 {
-        // Bound together and released together, so the four are distinct.
-        let held: Vec<std::net::TcpListener> = (0..4)
+        // Bound together and released together, so that they are distinct.
+        let held: Vec<std::net::TcpListener> = (0..2 * n)
             .map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)))
             .collect::<Result<_, _>>()
             .map_err(|e| format!("cannot find a free port: {e}"))?;
@@ -227,17 +254,26 @@ fn ports(base: u16) -> Result<[(u16, u16); 2], String> {
             .map(|l| l.local_addr().map(|a| a.port()))
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())?;
-        return match p.as_slice() {
-            [a, b, c, d] => Ok([(*a, *c), (*b, *d)]),
-            _ => Err("cannot find four free ports".into()),
-        };
+        let (officer, node) = p.split_at(n);
+        return Ok(officer.iter().copied().zip(node.iter().copied()).collect());
     }
-    let at = |i: u16| base.checked_add(i).ok_or("--port-base too high");
-    Ok([(at(0)?, at(20)?), (at(1)?, at(21)?)])
+    (0..n)
+        .map(|i| {
+            let i = u16::try_from(i).map_err(|_| "too many replicas")?;
+            let at = |k: u16| base.checked_add(k).ok_or("--port-base too high");
+            Ok((at(i)?, at(20 + i)?))
+        })
+        .collect()
 }
 
-/// Keys, certificates and a signed directory for AR and BO; the nodes' configurations.
-fn set_up(dir: &Path, base: u16, poll_millis: u64) -> Result<Vec<ServeConfig>, String> {
+/// Keys, certificates and a signed directory for AR and BO; the configurations of AR and of
+/// each of BO's `replicas` (the directory lists the first one's endpoints).
+fn set_up(
+    dir: &Path,
+    base: u16,
+    poll_millis: u64,
+    replicas: usize,
+) -> Result<Vec<ServeConfig>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let directory = dir.join("directory.json");
     let directory_text = directory.display().to_string();
@@ -246,7 +282,8 @@ fn set_up(dir: &Path, base: u16, poll_millis: u64) -> Result<Vec<ServeConfig>, S
         ("BO", BO_ID, "Borduria Central Authority"),
     ];
     let mut configs = Vec::new();
-    for ((party, id, name), (officer, peer)) in authorities.iter().zip(ports(base)?) {
+    let ports = ports(base, replicas)?;
+    for ((party, id, name), (officer, peer)) in authorities.iter().zip(ports.iter().copied()) {
         let node_dir = dir.join(id);
         let node_dir_text = node_dir.display().to_string();
         comity(&[
@@ -295,6 +332,16 @@ fn set_up(dir: &Path, base: u16, poll_millis: u64) -> Result<Vec<ServeConfig>, S
             auth: Default::default(),
             training: false,
         });
+    }
+    // BO's further replicas: the same node directory, ports of their own.
+    if let Some(bo) = configs.get(BO).cloned() {
+        for (officer, peer) in ports.iter().skip(2).copied() {
+            configs.push(ServeConfig {
+                officer_listen: ([127, 0, 0, 1], officer).into(),
+                node_listen: ([127, 0, 0, 1], peer).into(),
+                ..bo.clone()
+            });
+        }
     }
     let maintainer = dir.join(AR_ID).display().to_string();
     comity(&[
@@ -458,10 +505,12 @@ impl Level {
 
 // ----- the officer APIs ----------------------------------------------------------------------
 
-/// The benchmark's officers at AR and BO.
+/// The benchmark's officers at AR and BO (each call to BO goes to its next replica).
 struct Officers {
     http: reqwest::Client,
-    urls: [String; 2],
+    ar: String,
+    bo: Vec<String>,
+    next: AtomicUsize,
     watch: Duration,
 }
 
@@ -473,7 +522,7 @@ impl Officers {
         path: &str,
         body: Option<Value>,
     ) -> Result<(u16, Value), String> {
-        let base = self.urls.get(who).ok_or("no such node")?;
+        let base = self.base(who)?;
         let url = format!("{base}{}", path.trim_start_matches('/'));
         let mut req = self.http.request(method, &url).header(
             "X-Comity-Officer",
@@ -556,9 +605,21 @@ impl Officers {
         ])
     }
 
+    /// The officer URL of node `who`: AR, or BO's next replica.
+    fn base(&self, who: usize) -> Result<&str, String> {
+        if who == AR {
+            return Ok(&self.ar);
+        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        self.bo
+            .get(i % self.bo.len().max(1))
+            .map(String::as_str)
+            .ok_or_else(|| "no such node".to_owned())
+    }
+
     /// The text of a node's `/metrics`.
     async fn metrics(&self, who: usize) -> Result<String, String> {
-        let base = self.urls.get(who).ok_or("no such node")?;
+        let base = self.base(who)?;
         let url = format!("{base}metrics");
         let resp = self
             .http
@@ -797,9 +858,19 @@ async fn deliver(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(
 }
 
 struct Peer {
-    url: String,
+    /// `/v1/envelopes` of each of BO's replicas.
+    urls: Vec<String>,
     ar_dir: PathBuf,
     bo: comity_protocol::AuthorityEntry,
+}
+
+impl Peer {
+    /// The replica the `i`-th client or request goes to.
+    fn url(&self, i: usize) -> &str {
+        self.urls
+            .get(i % self.urls.len().max(1))
+            .map_or("", String::as_str)
+    }
 }
 
 /// Closed loop: `workers` clients, each on its own connection, send one envelope after the
@@ -816,11 +887,11 @@ async fn peer_level(
     let batch = envelopes.take(max);
     let mut clients = Vec::new();
     let mut warm = tokio::task::JoinSet::new();
-    for body in warm_up.iter() {
+    for (i, body) in warm_up.iter().enumerate() {
         let client = peer_client(&peer.ar_dir, &peer.bo)?;
         clients.push(client.clone());
         let (peer, body) = (peer.clone(), body.clone());
-        warm.spawn(async move { deliver(&client, &peer.url, body).await });
+        warm.spawn(async move { deliver(&client, peer.url(i), body).await });
     }
     let mut warm_ok = 0;
     while let Some(done) = warm.join_next().await {
@@ -831,7 +902,7 @@ async fn peer_level(
     let cpu = process_cpu();
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for client in clients {
+    for (i, client) in clients.into_iter().enumerate() {
         let (peer, batch, next) = (peer.clone(), batch.clone(), next.clone());
         tasks.spawn(async move {
             let mut done = Vec::new();
@@ -842,7 +913,7 @@ async fn peer_level(
                     break;
                 };
                 let t = Instant::now();
-                let r = deliver(&client, &peer.url, body.clone()).await;
+                let r = deliver(&client, peer.url(i), body.clone()).await;
                 done.push((t.elapsed(), r));
             }
             (done, exhausted)
@@ -891,9 +962,9 @@ async fn open_loop(
     let batch = envelopes.take(n);
     let client = peer_client(&peer.ar_dir, &peer.bo)?;
     let mut warm = tokio::task::JoinSet::new();
-    for body in warm_up.iter() {
+    for (i, body) in warm_up.iter().enumerate() {
         let (client, peer, body) = (client.clone(), peer.clone(), body.clone());
-        warm.spawn(async move { deliver(&client, &peer.url, body).await });
+        warm.spawn(async move { deliver(&client, peer.url(i), body).await });
     }
     let mut warm_ok = 0;
     while let Some(done) = warm.join_next().await {
@@ -904,12 +975,12 @@ async fn open_loop(
     let start = Instant::now() + Duration::from_millis(20);
     let mut tasks = tokio::task::JoinSet::new();
     let mut due = start;
-    for body in batch.iter() {
+    for (i, body) in batch.iter().enumerate() {
         tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
         let (client, peer, body) = (client.clone(), peer.clone(), body.clone());
         let at = due;
         tasks.spawn(async move {
-            let r = deliver(&client, &peer.url, body).await;
+            let r = deliver(&client, peer.url(i), body).await;
             (at.elapsed(), r)
         });
         due += period;
@@ -969,25 +1040,15 @@ fn roundtrip(args: RoundtripArgs) -> ExitCode {
             }
         },
     };
-    let mut configs = match set_up(&dir, args.port_base, plan.poll_millis) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(crate::EXIT_FAILED);
-        }
-    };
-    if let Some(url) = &args.database_url {
-        if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
-            eprintln!(
-                "error: --database-url: `{}` is not a PostgreSQL URL (postgres://USER@HOST/DATABASE)",
-                comity_store::postgres::redact(url)
-            );
-            return ExitCode::from(crate::EXIT_BAD_INPUT);
-        }
-        let join = if url.contains('?') { '&' } else { '?' };
-        for (c, id) in configs.iter_mut().zip([AR_ID, BO_ID]) {
-            c.database_url = Some(format!("{url}{join}schema={}", id.replace('-', "_")));
-        }
+    if let Some(url) = &args.database_url
+        && !url.starts_with("postgres://")
+        && !url.starts_with("postgresql://")
+    {
+        eprintln!(
+            "error: --database-url: `{}` is not a PostgreSQL URL (postgres://USER@HOST/DATABASE)",
+            comity_store::postgres::redact(url)
+        );
+        return ExitCode::from(crate::EXIT_BAD_INPUT);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -999,34 +1060,94 @@ fn roundtrip(args: RoundtripArgs) -> ExitCode {
             return ExitCode::from(crate::EXIT_FAILED);
         }
     };
-    let code = runtime.block_on(async {
-        let (tx, rx) = watch::channel(false);
-        let mut nodes: Vec<RunningNode> = Vec::new();
-        for c in &configs {
-            match cmd_serve::start(c, &rx).await {
-                Ok(n) => nodes.push(n),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    let _ = tx.send(true);
-                    return ExitCode::from(crate::EXIT_FAILED);
-                }
-            }
-        }
-        let result = measure(&plan, &dir, &nodes, args.json).await;
-        let _ = tx.send(true);
-        for n in nodes {
-            n.stopped(Duration::from_secs(15)).await;
-        }
-        match result {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(crate::EXIT_FAILED),
+    let several = plan.replicas.len() > 1;
+    let mut reports = Vec::new();
+    let mut code = ExitCode::SUCCESS;
+    for &replicas in &plan.replicas {
+        // Each configuration on nodes of its own: a directory, and schemas, of its own.
+        let run_dir = if several {
+            dir.join(format!("replicas-{replicas}"))
+        } else {
+            dir.clone()
+        };
+        let mut configs = match set_up(&run_dir, args.port_base, plan.poll_millis, replicas) {
+            Ok(c) => c,
             Err(e) => {
                 eprintln!("error: {e}");
-                ExitCode::from(crate::EXIT_FAILED)
+                code = ExitCode::from(crate::EXIT_FAILED);
+                break;
+            }
+        };
+        if let Some(url) = &args.database_url {
+            let join = if url.contains('?') { '&' } else { '?' };
+            let suffix = if several {
+                format!("_r{replicas}")
+            } else {
+                String::new()
+            };
+            for c in &mut configs {
+                let id = if c.node.ends_with(AR_ID) {
+                    AR_ID
+                } else {
+                    BO_ID
+                };
+                c.database_url = Some(format!(
+                    "{url}{join}schema={}{suffix}",
+                    id.replace('-', "_")
+                ));
             }
         }
-    });
+        progress(
+            args.json,
+            &format!("{}, BO as {replicas} replica(s):", plan.store),
+        );
+        let outcome = runtime.block_on(async {
+            let (tx, rx) = watch::channel(false);
+            let mut nodes: Vec<RunningNode> = Vec::new();
+            for c in &configs {
+                match cmd_serve::start(c, &rx).await {
+                    Ok(n) => nodes.push(n),
+                    Err(e) => {
+                        let _ = tx.send(true);
+                        for n in nodes {
+                            n.stopped(Duration::from_secs(15)).await;
+                        }
+                        return Err(e.to_string());
+                    }
+                }
+            }
+            let result = measure(&plan, &run_dir, &nodes, args.json).await;
+            let _ = tx.send(true);
+            for n in nodes {
+                n.stopped(Duration::from_secs(15)).await;
+            }
+            result
+        });
+        match outcome {
+            Ok((passed, report)) => {
+                if !passed {
+                    code = ExitCode::from(crate::EXIT_FAILED);
+                }
+                reports.push(report);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                code = ExitCode::from(crate::EXIT_FAILED);
+                break;
+            }
+        }
+    }
     drop(runtime);
+    if args.json {
+        let document = match reports.as_slice() {
+            [one] if !several => one.clone(),
+            _ => json!({"bench": "roundtrip", "runs": reports}),
+        };
+        match serde_json::to_string_pretty(&document) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("error: {e}"),
+        }
+    }
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -1039,17 +1160,19 @@ fn progress(json: bool, text: &str) {
     }
 }
 
-/// Runs every level and prints the results; Ok(true) if every request was answered 200 and
-/// BO holds exactly the cases the benchmark created.
+/// Runs every level, prints the tables (unless `json`) and returns the report, with true if
+/// every request was answered 200 and BO holds exactly the cases the benchmark created.
+/// `nodes` are AR, then BO's replicas.
 async fn measure(
     plan: &Plan,
     dir: &Path,
     nodes: &[RunningNode],
     json: bool,
-) -> Result<bool, String> {
-    let (Some(ar), Some(bo)) = (nodes.get(AR), nodes.get(BO)) else {
+) -> Result<(bool, Value), String> {
+    let (Some(ar), Some(_)) = (nodes.get(AR), nodes.get(BO)) else {
         return Err("two nodes were not started".into());
     };
+    let bo_replicas = nodes.get(BO..).unwrap_or_default();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .no_proxy()
@@ -1057,10 +1180,12 @@ async fn measure(
         .map_err(|e| e.to_string())?;
     let officers = Arc::new(Officers {
         http,
-        urls: [
-            format!("http://{}/", ar.officer_addr),
-            format!("http://{}/", bo.officer_addr),
-        ],
+        ar: format!("http://{}/", ar.officer_addr),
+        bo: bo_replicas
+            .iter()
+            .map(|n| format!("http://{}/", n.officer_addr))
+            .collect(),
+        next: AtomicUsize::new(0),
         watch: plan.watch,
     });
     let ar_dir = dir.join(AR_ID);
@@ -1071,7 +1196,10 @@ async fn measure(
         .ok_or("BO is not in the directory")?
         .clone();
     let peer = Arc::new(Peer {
-        url: format!("https://{}/v1/envelopes", bo.node_addr),
+        urls: bo_replicas
+            .iter()
+            .map(|n| format!("https://{}/v1/envelopes", n.node_addr))
+            .collect(),
         ar_dir,
         bo: bo_entry,
     });
@@ -1158,11 +1286,11 @@ async fn measure(
     let report = json!({
         "bench": "roundtrip",
         "setup": {
-            "nodes": [
-                {"id": ar.id, "officer": ar.officer_addr.to_string(), "node": ar.node_addr.to_string()},
-                {"id": bo.id, "officer": bo.officer_addr.to_string(), "node": bo.node_addr.to_string()},
-            ],
+            "nodes": nodes.iter().map(|n| json!({
+                "id": n.id, "officer": n.officer_addr.to_string(), "node": n.node_addr.to_string(),
+            })).collect::<Vec<_>>(),
             "store": plan.store,
+            "bo_replicas": bo_replicas.len(),
             "duration_s": plan.duration.as_secs_f64(),
             "poll_millis": plan.poll_millis,
             "watch_millis": plan.watch.as_millis(),
@@ -1189,12 +1317,7 @@ async fn measure(
             "p99_at_most_20ms_at_100_per_s": if plan.rate == 100 { json!(open_p99.is_some_and(|p| p <= 20.0)) } else { Value::Null },
         },
     });
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
-    } else {
+    if !json {
         print_tables(&report, &cases, &peers, open.as_ref());
     }
     for l in all_levels() {
@@ -1202,7 +1325,7 @@ async fn measure(
             eprintln!("error ({}): {e}", l.name);
         }
     }
-    Ok(passed)
+    Ok((passed, report))
 }
 
 fn row(label: &str, l: &Level) {
@@ -1240,9 +1363,10 @@ fn header(first: &str) {
 fn print_tables(report: &Value, cases: &[Level], peers: &[Level], open: Option<&Level>) {
     let s = |p: &str| report.pointer(p).cloned().unwrap_or(Value::Null);
     println!(
-        "comity bench roundtrip: {} and {} on loopback, {}, outbox poll {} ms, officers look every {} ms",
+        "comity bench roundtrip: {} and {} ({} replica(s)) on loopback, {}, outbox poll {} ms, officers look every {} ms",
         AR_ID,
         BO_ID,
+        s("/setup/bo_replicas"),
         s("/setup/store").as_str().unwrap_or("?"),
         s("/setup/poll_millis"),
         s("/setup/watch_millis")

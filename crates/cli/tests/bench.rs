@@ -88,3 +88,77 @@ fn quick_roundtrip_answers_every_request_and_reports_each_level() {
         assert!(!report["goals"][field].is_null(), "{field}");
     }
 }
+
+/// `--replicas` needs PostgreSQL: replicas share one database.
+#[test]
+fn replicas_without_a_database_are_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_comity"))
+        .args(["bench", "roundtrip", "--quick", "--replicas", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--replicas above 1 needs --database-url"),
+        "{stderr}"
+    );
+}
+
+/// BO as one replica, then as two, in one run on PostgreSQL: each configuration answers every
+/// request, records every case once (whichever replica took it) and says how many replicas it
+/// ran. Skips visibly without a server (fails under CI=true).
+#[test]
+fn one_replica_then_two_on_postgres() {
+    let server = comity_testkit::test_database_url();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = match runtime.block_on(comity_store::scratch::ScratchDatabase::create(
+        &server,
+        "comity_bench_test",
+    )) {
+        Ok(db) => db,
+        Err(e) => {
+            let _: Option<()> = comity_testkit::skip_postgres(&e.to_string());
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_comity"))
+        .args([
+            "bench",
+            "roundtrip",
+            "--quick",
+            "--json",
+            "--port-base",
+            "0",
+            "--replicas",
+            "1,2",
+            "--database-url",
+            db.url(),
+        ])
+        .arg("--dir")
+        .arg(dir.path().join("bench"))
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    runtime.block_on(db.drop()).unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{report:#}");
+    for (run, replicas) in runs.iter().zip([1, 2]) {
+        assert_eq!(run["setup"]["bo_replicas"], replicas, "{run:#}");
+        assert_eq!(
+            run["setup"]["nodes"].as_array().unwrap().len(),
+            1 + replicas,
+            "{run:#}"
+        );
+        let checks = &run["checks"];
+        assert_eq!(checks["all_answered_200"], true, "{checks:#}");
+        assert_eq!(checks["recorded_exactly_once"], true, "{checks:#}");
+    }
+}
