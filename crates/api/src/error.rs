@@ -65,6 +65,9 @@ pub fn node_status(e: &NodeError, surface: Surface) -> StatusCode {
         (NodeError::Conflict, _) => StatusCode::CONFLICT,
         (NodeError::ConsultationRequired(_), _) => StatusCode::CONFLICT,
         (NodeError::PreservationExpired(_), _) => StatusCode::CONFLICT,
+        // Held until a second officer confirms the emergency: the state must change first.
+        (NodeError::EmergencyUnconfirmed(_), _) => StatusCode::CONFLICT,
+        (NodeError::SecondOfficerRequired(_), _) => StatusCode::FORBIDDEN,
         (
             NodeError::ReasonsRequired(_)
             | NodeError::GroundExcluded { .. }

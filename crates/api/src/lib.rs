@@ -12,6 +12,7 @@
 //! Build both routers from one [`Api`] so that `/metrics` counts the requests of both.
 
 pub mod error;
+pub mod limits;
 mod log;
 mod metrics;
 pub mod officer;
@@ -29,6 +30,7 @@ use comity_node::{Clock, Entropy, Node};
 use comity_store::Store;
 
 pub use error::{ApiError, Surface};
+pub use limits::{Limits, Rate};
 pub use metrics::Metrics;
 pub use officer::{OFFICER_HEADER, Officer};
 pub use routes::Route;
@@ -44,6 +46,7 @@ pub const OPENAPI_JSON: &str = include_str!("openapi.json");
 pub struct Api<S, C, E> {
     node: Arc<Node<S, C, E>>,
     metrics: Arc<Metrics>,
+    limits: Limits,
 }
 
 impl<S, C, E> std::fmt::Debug for Api<S, C, E> {
@@ -57,6 +60,7 @@ impl<S, C, E> Clone for Api<S, C, E> {
         Self {
             node: self.node.clone(),
             metrics: self.metrics.clone(),
+            limits: self.limits,
         }
     }
 }
@@ -66,7 +70,19 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
         Self {
             node,
             metrics: Arc::new(Metrics::default()),
+            limits: Limits::default(),
         }
+    }
+
+    /// The same routers with other body limits and request rates (see [`limits`]).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits of the routers.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     fn officer_routes(&self) -> Routes<Arc<Node<S, C, E>>> {
@@ -91,6 +107,10 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
             )
             .post("/v1/cases/{id}/object", object::<S, C, E>)
             .post("/v1/cases/{id}/close", close::<S, C, E>)
+            .post(
+                "/v1/cases/{id}/confirm-emergency",
+                confirm_emergency::<S, C, E>,
+            )
             .get("/v1/cases/{id}/items/{item}", item::<S, C, E>)
             .get("/v1/deadlines/due", due::<S, C, E>)
             .get("/v1/audit", audit::<S, C, E>)
@@ -122,8 +142,19 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
         self.node_routes().list
     }
 
-    /// The officer API (see [`officer`]).
+    /// The officer API (see [`officer`]), with its body limits and per-account rate
+    /// ([`limits::officer_limits`]).
     pub fn officer_router(&self) -> Router {
+        self.officer_router_unlimited()
+            .layer(axum::middleware::from_fn_with_state(
+                limits::OfficerLimits::new(self.limits),
+                limits::officer_limits,
+            ))
+    }
+
+    /// The officer API without [`limits::officer_limits`] (the officer listener with the UI
+    /// puts them around the API and the pages at once).
+    fn officer_router_unlimited(&self) -> Router {
         let counting = Counting {
             metrics: self.metrics.clone(),
             router: "officer",
@@ -133,7 +164,8 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
             .router
             .layer(axum::Extension(metrics))
             .layer(axum::Extension(log::ReportCache::default()))
-            .layer(DefaultBodyLimit::max(officer::MAX_OFFICER_BODY))
+            // A second lock behind `limits::officer_limits`, which has the tighter ones.
+            .layer(DefaultBodyLimit::max(self.limits.upload_bytes))
             .route_layer(axum::middleware::from_fn_with_state(
                 counting.clone(),
                 metrics::count,
@@ -149,6 +181,27 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
             metrics: self.metrics.clone(),
             router: "node",
         };
+        let node = self.node.clone();
+        let peer_limits = limits::PeerLimits {
+            normal: self
+                .limits
+                .peer
+                .map(|r| Arc::new(limits::RateLimiter::new(r))),
+            emergency: self
+                .limits
+                .peer_emergency
+                .map(|r| Arc::new(limits::RateLimiter::new(r))),
+            // The authority the directory pins the certificate for: one budget per sender,
+            // whichever of its certificates it uses.
+            owner: Arc::new(move |fp| {
+                node.directory()
+                    .directory()
+                    .authorities
+                    .iter()
+                    .find(|a| a.tls_fingerprints.contains(&fp.0))
+                    .map(|a| a.id.to_string())
+            }),
+        };
         self.node_routes()
             .router
             .layer(DefaultBodyLimit::max(peer::MAX_BODY))
@@ -158,6 +211,10 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
             ))
             .fallback(unmatched(counting.clone(), StatusCode::NOT_FOUND))
             .method_not_allowed_fallback(unmatched(counting, StatusCode::METHOD_NOT_ALLOWED))
+            .layer(axum::middleware::from_fn_with_state(
+                peer_limits,
+                limits::peer_limits,
+            ))
             .with_state(self.node.clone())
     }
 }

@@ -18,7 +18,11 @@
 //! `malformed_json` for bodies that are not JSON or have unknown or mistyped fields,
 //! `bad_query`, `bad_path`), 404 `unknown_case` (and `no_route`), 409 `illegal_transition`,
 //! `conflict` (the case changed meanwhile: retry), `consultation_required`,
-//! `preservation_expired`, 413 `oversized`, 415 `unsupported_media_type`, 422 decisions the
+//! `preservation_expired`, `emergency_unconfirmed` (a flagged emergency's data held until a
+//! second officer confirms it, `POST /v1/cases/{id}/confirm-emergency`), 403
+//! `second_officer_required` (the officer who confirms is not one who handled the case, and
+//! does not deliver it), 413 `oversized`, 415 `unsupported_media_type`, 429 `rate_limited`
+//! (with `Retry-After`), 422 decisions the
 //! treaty does not allow as they stand (`reasons_required`, `ground_excluded`,
 //! `ground_not_raised`, `prosecution_required`, `override_required`, e.g. sending a
 //! nonconforming request without `override_reason`), 500 `storage` and `internal`. A refused
@@ -638,6 +642,35 @@ pub(crate) async fn close<S: Store + 'static, C: Clock + 'static, E: Entropy + '
     let b = body(b)?;
     Ok(Json(
         node.close(&officer, &id, &b.reason)
+            .await
+            .map_err(node_err)?,
+    ))
+}
+
+/// `POST /v1/cases/{id}/confirm-emergency`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmEmergency {
+    /// What the confirming officer checked (e.g. called the sender's duty officer back on the
+    /// number on file). Required; kept in the case and the audit trail.
+    pub note: String,
+}
+
+/// A second officer confirms an emergency request flagged on receipt, releasing its data
+/// (`comity_node::Node::confirm_emergency`).
+pub(crate) async fn confirm_emergency<
+    S: Store + 'static,
+    C: Clock + 'static,
+    E: Entropy + 'static,
+>(
+    State(node): State<Shared<S, C, E>>,
+    Officer(officer): Officer,
+    Path(id): Path<String>,
+    b: Result<Json<ConfirmEmergency>, JsonRejection>,
+) -> Answer<Json<CaseDoc>> {
+    let b = body(b)?;
+    Ok(Json(
+        node.confirm_emergency(&officer, &id, &b.note)
             .await
             .map_err(node_err)?,
     ))

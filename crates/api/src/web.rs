@@ -20,8 +20,13 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
         let ui = comity_web::router::<S, C, E>(auth.clone(), options)
             .layer(DefaultBodyLimit::max(MAX_FORM))
             .with_state(self.node.clone());
-        self.officer_router()
+        self.officer_router_unlimited()
             .merge(ui)
+            // After `authenticate` (the outer layer), which recognises the account counted.
+            .layer(axum::middleware::from_fn_with_state(
+                crate::limits::OfficerLimits::new(self.limits),
+                crate::limits::officer_limits,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 auth,
                 comity_web::authenticate,

@@ -329,6 +329,13 @@ fn set_up(
             poll_millis: Some(poll_millis),
             trust_officer_header: None,
             secure_cookies: None,
+            tls: None,
+            trusted_proxies: Vec::new(),
+            limits: crate::cmd_serve::LimitSettings {
+                // The benchmark measures the node, not the limiter.
+                no_rate_limits: true,
+                ..Default::default()
+            },
             auth: Default::default(),
             training: false,
         });

@@ -251,6 +251,17 @@ pub enum CaseCommand {
         #[arg(long, value_name = "TEXT")]
         reason: String,
     },
+    /// Confirm, as the second officer, an emergency request flagged on receipt (a recent
+    /// signing key, a first emergency, a burst): until then nothing is delivered for it.
+    ConfirmEmergency {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// The case id.
+        case: String,
+        /// What you checked (e.g. called the sender's duty officer back on the number on file).
+        #[arg(long, value_name = "TEXT")]
+        note: String,
+    },
     /// Export a delivered item to a file (recorded in the audit trail).
     Item {
         #[command(flatten)]
@@ -308,6 +319,7 @@ pub fn run(cmd: CaseCommand) -> ExitCode {
         | CaseCommand::Order { node, .. }
         | CaseCommand::Object { node, .. }
         | CaseCommand::Close { node, .. }
+        | CaseCommand::ConfirmEmergency { node, .. }
         | CaseCommand::Item { node, .. } => node.json,
     };
     run_async(json, dispatch(cmd))
@@ -565,6 +577,11 @@ async fn dispatch(cmd: CaseCommand) -> Result<(), Failure> {
             let h = NodeHandle::open(&node).await?;
             let doc = h.node.close(h.officer()?, &case, &reason).await?;
             changed(&h, "closed", &doc, false)
+        }
+        CaseCommand::ConfirmEmergency { node, case, note } => {
+            let h = NodeHandle::open(&node).await?;
+            let doc = h.node.confirm_emergency(h.officer()?, &case, &note).await?;
+            changed(&h, "confirmed the emergency of", &doc, false)
         }
         CaseCommand::Item {
             node,
@@ -1069,6 +1086,21 @@ fn render_view(v: &CaseView) -> String {
                     x.at, x.by, x.action
                 ));
             }
+        }
+    }
+    if let Some(f) = &c.emergency_flag {
+        match &f.confirmation {
+            Some(k) => t.push_str(&format!(
+                "  emergency flagged at {}, confirmed by {} at {}: {}\n",
+                f.at, k.by, k.at, k.note
+            )),
+            None => t.push_str(&format!(
+                "  EMERGENCY FLAGGED at {}: nothing is delivered until a second officer confirms it (comity case confirm-emergency)\n",
+                f.at
+            )),
+        }
+        for r in &f.reasons {
+            t.push_str(&format!("    {}: {}\n", r.code, r.detail));
         }
     }
     if let Some(r) = &c.closed_reason {

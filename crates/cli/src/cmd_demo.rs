@@ -224,6 +224,9 @@ fn set_up(dir: &Path, base: u16, training: bool) -> Result<Vec<ServeConfig>, Str
             poll_millis: Some(50),
             trust_officer_header: None,
             secure_cookies: None,
+            tls: None,
+            trusted_proxies: Vec::new(),
+            limits: Default::default(),
             auth: Default::default(),
             training,
         });

@@ -120,6 +120,10 @@ struct NodeToml {
     /// What this node's own Party is bound by (`instruments`, `reservations`, `refuse_on`):
     /// used in place of what a request says about it.
     party: Option<comity_node::OwnParty>,
+    /// When an emergency request is flagged on receipt and held for a second officer
+    /// (`enabled`, `key_change_hours`, `first_emergency`, `rate_floor`, `rate_factor`).
+    #[serde(default)]
+    emergency: comity_node::EmergencyGuard,
 }
 
 /// An error of a node command: its exit code, a stable code, and the message.
@@ -294,6 +298,7 @@ impl NodeHandle {
             log_key: dir.log_key()?,
             witness_key: dir.witness_key()?,
             own_party: config.party,
+            emergency_guard: config.emergency,
         };
         let database = database_of(&args.node, args.database_url.as_deref())?;
         let store = AnyStore::open_database(&database)

@@ -22,6 +22,7 @@ use crate::cmd_node::{CliNode, NodeArgs, NodeHandle, OsEntropy};
 use comity_api::Api;
 use comity_transport::{
     Deliverer, DeliveryOptions, WitnessOptions, Witnessing, load_identity, peer_pins, serve_mtls,
+    serve_tls,
 };
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -45,6 +46,13 @@ pub struct ServeArgs {
     /// database.
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+    /// The officer listener's TLS certificate chain (PEM); with `--tls-key`, the listener
+    /// speaks HTTPS only (overrides `[tls]` in the configuration).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert` (PEM: PKCS #8, PKCS #1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// The configuration file of `comity serve`. Paths are relative to the file.
@@ -63,8 +71,20 @@ pub struct ServeConfig {
     /// the node may take them over (default 60).
     #[serde(default)]
     pub claim_lease_seconds: Option<u64>,
-    /// Where the officer API listens (plain HTTP: keep it on loopback or behind a proxy).
+    /// Where the officer API listens: HTTPS with `[tls]`, else plain HTTP (keep it on loopback
+    /// or behind a proxy that terminates TLS).
     pub officer_listen: SocketAddr,
+    /// The officer listener's certificate and key (`[tls]`): HTTPS only, cookies `Secure`.
+    #[serde(default)]
+    pub tls: Option<TlsSettings>,
+    /// Reverse proxies in front of the officer listener: a request from one of these addresses
+    /// counts as coming from the address it appended to `X-Forwarded-For` (login limit,
+    /// per-address rate). Nobody else's `X-Forwarded-For` is believed. Default: none.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Body limits and request rates of both listeners (`[limits]`).
+    #[serde(default)]
+    pub limits: LimitSettings,
     /// Where other nodes deliver envelopes (mutual TLS only).
     pub node_listen: SocketAddr,
     pub time_zone: Option<String>,
@@ -78,8 +98,9 @@ pub struct ServeConfig {
     /// when `officer_listen` is a loopback address.
     #[serde(default)]
     pub trust_officer_header: Option<bool>,
-    /// Mark session cookies `Secure`: browsers reach the officer listener over TLS (a proxy in
-    /// front of it). Default: when `officer_listen` is not a loopback address.
+    /// Mark session cookies `Secure`: browsers reach the officer listener over TLS (its own,
+    /// or a proxy's in front of it). Default: with `[tls]`, or when `officer_listen` is not a
+    /// loopback address.
     #[serde(default)]
     pub secure_cookies: Option<bool>,
     /// A training node: every page of the officer UI says so, and it refuses to start unless
@@ -132,6 +153,96 @@ impl AuthSettings {
     }
 }
 
+/// The `[tls]` table: the officer listener's certificate chain and private key, PEM, paths
+/// relative to the configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TlsSettings {
+    /// The rustls configuration of the officer listener.
+    pub fn server_config(&self) -> Result<rustls::ServerConfig, String> {
+        let read = |p: &Path| {
+            std::fs::read_to_string(p).map_err(|e| format!("tls: cannot read `{}`: {e}", p.display()))
+        };
+        let cert = read(&self.cert)?;
+        let key = zeroize::Zeroizing::new(read(&self.key)?);
+        comity_crypto::tls::officer_server_config(&cert, &key)
+            .map_err(|e| format!("tls: `{}` and `{}`: {e}", self.cert.display(), self.key.display()))
+    }
+}
+
+/// The `[limits]` table: body limits and request rates (see `comity_api::limits`). A rate left
+/// out keeps its default; `0` turns it off.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// The largest officer request body but a delivery (default 1 MiB).
+    pub body_bytes: Option<usize>,
+    /// The largest delivery body, API or form (default 8 MiB).
+    pub upload_bytes: Option<usize>,
+    /// Requests per minute of one officer account (default 600; 0: no limit).
+    pub officer_requests_per_minute: Option<u32>,
+    /// Requests one account may make at once (default 120).
+    pub officer_burst: Option<u32>,
+    /// Envelopes per minute from one peer authority (default 1200; 0: no limit).
+    pub peer_envelopes_per_minute: Option<u32>,
+    /// Envelopes one peer may send at once (default 300).
+    pub peer_burst: Option<u32>,
+    /// Emergency envelopes per minute from one peer, a budget of their own (default 120; 0:
+    /// no limit).
+    pub peer_emergencies_per_minute: Option<u32>,
+    /// Emergency envelopes one peer may send at once (default 60).
+    pub peer_emergency_burst: Option<u32>,
+    /// No rate limit at all (benchmarks); the body limits stay.
+    #[serde(default)]
+    pub no_rate_limits: bool,
+}
+
+impl LimitSettings {
+    /// The limits these settings make (defaults for the rest), refused naming the setting when
+    /// they cannot work.
+    pub fn limits(&self) -> Result<comity_api::Limits, String> {
+        let d = comity_api::Limits::default();
+        if self.no_rate_limits {
+            return Ok(comity_api::Limits {
+                body_bytes: self.body_bytes.unwrap_or(d.body_bytes),
+                upload_bytes: self.upload_bytes.unwrap_or(d.upload_bytes),
+                ..comity_api::Limits::unlimited_rates()
+            });
+        }
+        let rate = |per_minute: Option<u32>, burst: Option<u32>, d: Option<comity_api::Rate>| {
+            let d = d.unwrap_or(comity_api::Rate {
+                per_minute: 1,
+                burst: 1,
+            });
+            match per_minute {
+                Some(0) => None,
+                p => Some(comity_api::Rate {
+                    per_minute: p.unwrap_or(d.per_minute),
+                    burst: burst.unwrap_or(d.burst),
+                }),
+            }
+        };
+        let limits = comity_api::Limits {
+            body_bytes: self.body_bytes.unwrap_or(d.body_bytes),
+            upload_bytes: self.upload_bytes.unwrap_or(d.upload_bytes),
+            officer: rate(self.officer_requests_per_minute, self.officer_burst, d.officer),
+            peer: rate(self.peer_envelopes_per_minute, self.peer_burst, d.peer),
+            peer_emergency: rate(
+                self.peer_emergencies_per_minute,
+                self.peer_emergency_burst,
+                d.peer_emergency,
+            ),
+        };
+        limits.check()?;
+        Ok(limits)
+    }
+}
+
 impl ServeConfig {
     pub fn read(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
@@ -141,6 +252,10 @@ impl ServeConfig {
         let base = path.parent().unwrap_or(Path::new("."));
         config.node = base.join(&config.node);
         config.directory = config.directory.map(|d| base.join(d));
+        config.tls = config.tls.map(|t| TlsSettings {
+            cert: base.join(t.cert),
+            key: base.join(t.key),
+        });
         Ok(config)
     }
 }
@@ -152,6 +267,8 @@ const CHECKPOINT_DEBOUNCE: std::time::Duration = std::time::Duration::from_milli
 /// A running node; dropping the shutdown sender (or sending `true`) stops it.
 pub struct RunningNode {
     pub id: String,
+    /// `https` when the officer listener has `[tls]`, else `http`.
+    pub officer_scheme: &'static str,
     pub officer_addr: SocketAddr,
     pub node_addr: SocketAddr,
 
@@ -289,7 +406,12 @@ pub async fn start(
     sign_checkpoint(&node, &id).await;
     let identity = load_identity(&config.node.join("tls")).map_err(|e| e.to_string())?;
     let pins = peer_pins(&node);
-    let api = Api::new(node.clone());
+    let api = Api::new(node.clone()).with_limits(config.limits.limits()?);
+    let officer_tls = config
+        .tls
+        .as_ref()
+        .map(TlsSettings::server_config)
+        .transpose()?;
 
     let officer = tokio::net::TcpListener::bind(config.officer_listen)
         .await
@@ -335,7 +457,9 @@ pub async fn start(
         Arc::new(OsEntropy::new().map_err(|f| f.message)?),
         comity_web::AuthConfig {
             node_id: id.clone(),
-            secure_cookies: config.secure_cookies.unwrap_or(!loopback),
+            secure_cookies: config
+                .secure_cookies
+                .unwrap_or(officer_tls.is_some() || !loopback),
             trust_officer_header: config.trust_officer_header.unwrap_or(loopback),
         },
         config.auth.policy(),
@@ -350,18 +474,41 @@ pub async fn start(
                 .unwrap_or_else(|| config.node.join("directory.json")),
         ),
     };
-    let officer_router = api
+    let mut officer_router = api
         .officer_router_with_ui(auth, ui)
         .layer(axum::middleware::from_fn(wake_delivery.clone()));
+    if !config.trusted_proxies.is_empty() {
+        // Outermost: the login limit and the per-address rate see the address the proxy vouches
+        // for.
+        officer_router = officer_router.layer(axum::middleware::from_fn_with_state(
+            comity_api::limits::TrustedProxies(Arc::new(config.trusted_proxies.clone())),
+            comity_api::limits::forwarded_client,
+        ));
+    }
     let stop = signalled(shutdown);
     let who = id.clone();
+    let officer_scheme = if officer_tls.is_some() { "https" } else { "http" };
     tasks.push(tokio::spawn(async move {
-        // The client's address counts in the login limit.
-        let service = officer_router.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = axum::serve(officer, service)
-            .with_graceful_shutdown(stop)
+        // The client's address counts in the login limit (both ways record it).
+        let result = match officer_tls {
+            Some(tls) => serve_tls(
+                officer,
+                officer_router,
+                tls,
+                comity_transport::ServerOptions::default(),
+                stop,
+            )
             .await
-        {
+            .map_err(|e| e.to_string()),
+            None => {
+                let service = officer_router.into_make_service_with_connect_info::<SocketAddr>();
+                axum::serve(officer, service)
+                    .with_graceful_shutdown(stop)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        };
+        if let Err(e) = result {
             tracing::error!(node = %who, error = %e, "officer API stopped");
         }
     }));
@@ -449,9 +596,10 @@ pub async fn start(
             }
         }
     }));
-    tracing::info!(node = %id, officer = %officer_addr, peers = %node_addr, "node started");
+    tracing::info!(node = %id, officer = %officer_addr, scheme = officer_scheme, peers = %node_addr, "node started");
     Ok(RunningNode {
         id,
+        officer_scheme,
         officer_addr,
         node_addr,
         tasks,
@@ -503,6 +651,10 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let config = match ServeConfig::read(&args.config) {
         Ok(c) => ServeConfig {
             database_url: args.database_url.or(c.database_url),
+            tls: match (args.tls_cert, args.tls_key) {
+                (Some(cert), Some(key)) => Some(TlsSettings { cert, key }),
+                _ => c.tls.clone(),
+            },
             ..c
         },
         Err(e) => {
@@ -532,8 +684,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
             }
         };
         println!(
-            "{} serving: officer API http://{} · node-to-node https://{} (mutual TLS)",
-            running.id, running.officer_addr, running.node_addr
+            "{} serving: officer API {}://{} · node-to-node https://{} (mutual TLS)",
+            running.id, running.officer_scheme, running.officer_addr, running.node_addr
         );
         termination().await;
         tracing::info!(node = %running.id, "stopping");

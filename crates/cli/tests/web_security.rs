@@ -224,6 +224,11 @@ fn api_request(action: Action) -> Option<(reqwest::Method, &'static str, serde_j
             "/v1/log/alarms/999999/resolve",
             json!({"keep": "held", "reason": "r"}),
         ),
+        Action::ConfirmEmergency => (
+            M::POST,
+            "/v1/cases/no-such-case/confirm-emergency",
+            json!({"note": "called back"}),
+        ),
         Action::Maintenance => (M::POST, "/v1/maintenance/sweep", nothing),
         // Public (the report), or not on the API (the directory, the treaty browser and
         // accounts are pages and commands): the matrix alone is checked for them.
@@ -282,6 +287,7 @@ fn page_form(action: Action) -> Option<(String, Vec<(&'static str, &'static str)
             ],
         ),
         Action::Object => (case("object"), vec![("reasons", "r")]),
+        Action::ConfirmEmergency => (case("confirm-emergency"), vec![("note", "called back")]),
         Action::ResolveAlarm => (
             "/transparency/alarms/999999/resolve".to_owned(),
             vec![("keep", "held"), ("reason", "r")],

@@ -321,6 +321,31 @@ pub fn client_config(
         .map_err(|e| CryptoError::Tls(e.to_string()))
 }
 
+/// The officer listener's TLS configuration (TLS 1.2 and 1.3, ring): the certificate chain and
+/// private key the operator configures, PEM (the key PKCS #8, PKCS #1 or SEC1). Browsers verify
+/// the chain as usual; no client certificate is asked for.
+pub fn officer_server_config(
+    chain_pem: &str,
+    key_pem: &str,
+) -> Result<rustls::ServerConfig, CryptoError> {
+    let chain = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CryptoError::Certificate(format!("certificate pem: {e}")))?;
+    if chain.is_empty() {
+        return Err(CryptoError::Certificate(
+            "the certificate file holds no certificate".into(),
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|e| CryptoError::Certificate(format!("private key pem: {e}")))?;
+    rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| CryptoError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| CryptoError::Tls(format!("certificate and key: {e}")))
+}
+
 /// A TLS 1.3 server configuration presenting `identity` and requiring a pinned client
 /// certificate.
 pub fn server_config(

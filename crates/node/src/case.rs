@@ -290,6 +290,94 @@ pub struct CaseDoc {
     /// not logged, and on cases stored before the log existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salt: Option<String>,
+    /// Set on an emergency request received under suspicious circumstances (a new signing key,
+    /// a first emergency, a burst of them): no data goes out for it until a second officer
+    /// confirms it (see [`EmergencyFlag`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency_flag: Option<EmergencyFlag>,
+}
+
+/// Why an emergency request was held on receipt, and who confirmed it.
+///
+/// An attacker who obtains an authority's signing key (or gets a new one into the directory)
+/// gains most from an emergency request: it is answered within hours, often before anyone calls
+/// the sender back. So the requested node flags an emergency request whose signing key was
+/// added to the directory recently, that is the first emergency from its sender, or that comes
+/// in a burst far above its sender's usual rate ([`EmergencyGuard`]); until a second officer
+/// confirms it ([`crate::Node::confirm_emergency`]), nothing is delivered and no production
+/// order issued for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyFlag {
+    pub at: String,
+    pub reasons: Vec<FlagReason>,
+    pub confirmation: Option<Confirmation>,
+}
+
+/// One reason for a flag: a stable code (`signing_key_recent`, `first_emergency`,
+/// `emergency_rate`) and what the node saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagReason {
+    pub code: String,
+    pub detail: String,
+}
+
+/// The second officer's confirmation of a flagged emergency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Confirmation {
+    pub by: String,
+    pub at: String,
+    /// What the officer checked (e.g. called the sender's duty officer on the number on file).
+    pub note: String,
+}
+
+/// When an emergency request is flagged on receipt (`[emergency]` in `node.toml`).
+///
+/// With the defaults, a request is flagged when the key that signed it was added to the
+/// directory less than 72 hours before receipt (`signing_key_recent`), when it is the first
+/// emergency request this node ever received from its sender (`first_emergency`), or when the
+/// sender's emergency requests received in the last 24 hours, this one included, number more
+/// than `rate_floor` (3) and more than `rate_factor` (4) times the sender's daily average of the
+/// 30 days before those 24 hours (`emergency_rate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmergencyGuard {
+    /// Whether emergencies are checked at all.
+    pub enabled: bool,
+    /// A signing key added to the directory less than this many hours before receipt is
+    /// recent (0: never).
+    pub key_change_hours: u32,
+    /// Flag the first emergency request from an authority.
+    pub first_emergency: bool,
+    /// Emergencies from one sender within 24 hours that are never a burst, whatever its
+    /// history.
+    pub rate_floor: u32,
+    /// A burst is more than this many times the sender's daily average.
+    pub rate_factor: u32,
+}
+
+impl Default for EmergencyGuard {
+    fn default() -> Self {
+        EmergencyGuard {
+            enabled: true,
+            key_change_hours: 72,
+            first_emergency: true,
+            rate_floor: 3,
+            rate_factor: 4,
+        }
+    }
+}
+
+impl EmergencyGuard {
+    /// No emergency is ever flagged.
+    pub fn off() -> Self {
+        EmergencyGuard {
+            enabled: false,
+            ..EmergencyGuard::default()
+        }
+    }
 }
 
 /// A domestic production order (UNCC 27, BUD 18): the requested Party's authority orders a

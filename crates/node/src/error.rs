@@ -43,6 +43,13 @@ pub enum NodeError {
     PreservationExpired(String),
     #[error("the case changed meanwhile; retry")]
     Conflict,
+    /// A flagged emergency request whose data may not go out before a second officer
+    /// confirms it (the message says why it was flagged).
+    #[error("{0}")]
+    EmergencyUnconfirmed(String),
+    /// The same officer may not both handle a flagged emergency and confirm it.
+    #[error("{0}")]
+    SecondOfficerRequired(String),
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -67,6 +74,8 @@ impl NodeError {
             NodeError::Replay(_) => "replay",
             NodeError::PreservationExpired(_) => "preservation_expired",
             NodeError::Conflict => "conflict",
+            NodeError::EmergencyUnconfirmed(_) => "emergency_unconfirmed",
+            NodeError::SecondOfficerRequired(_) => "second_officer_required",
             NodeError::Store(_) => "storage",
             NodeError::Internal(_) => "internal",
         }

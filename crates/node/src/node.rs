@@ -54,6 +54,8 @@ pub struct NodeConfig {
     /// change what the engine says about our reservations or our law. `None`: the request's
     /// statement is used as it is.
     pub own_party: Option<OwnParty>,
+    /// When an emergency request is flagged on receipt and held for a second officer.
+    pub emergency_guard: EmergencyGuard,
 }
 
 /// The requested Party's own profile (see [`NodeConfig::own_party`]).
@@ -320,6 +322,28 @@ pub const LOGGED_REFUSALS: &[&str] = &[
 /// the requesting side's reminder and production orders' deadlines are not cooperation events.
 const LOGGED_DEADLINE: &str = "respond";
 const PRESERVATION_PERIOD: &str = "preservation_period";
+
+/// The key that signed an envelope, and when the directory says it was added (Unix seconds).
+struct Signer {
+    kid: String,
+    added: Option<i64>,
+}
+
+/// A flagged emergency whose data may not go out yet: why, for the officer.
+fn hold_of(doc: &CaseDoc, action: &str) -> Result<(), NodeError> {
+    let Some(flag) = &doc.emergency_flag else {
+        return Ok(());
+    };
+    if flag.confirmation.is_some() {
+        return Ok(());
+    }
+    let why: Vec<&str> = flag.reasons.iter().map(|r| r.code.as_str()).collect();
+    Err(NodeError::EmergencyUnconfirmed(format!(
+        "case `{}` is an emergency request flagged on receipt ({}): a second officer must confirm it before you {action}",
+        doc.id,
+        why.join(", ")
+    )))
+}
 
 /// 32 bytes from 64 lower-case hex digits.
 fn parse_salt(text: &str) -> Option<[u8; 32]> {
@@ -903,6 +927,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             production_order: None,
             received: Vec::new(),
             salt: Some(salt),
+            emergency_flag: None,
         };
         let now = self.now_ms();
         let mut w = Writer::new(now);
@@ -1649,6 +1674,14 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 "deliver",
                 &[State::Decided, State::Delivered],
             )?;
+            hold_of(&doc, "deliver")?;
+            if let Some(c) = doc.emergency_flag.as_ref().and_then(|f| f.confirmation.as_ref())
+                && c.by == officer
+            {
+                return Err(NodeError::SecondOfficerRequired(format!(
+                    "`{officer}` confirmed this flagged emergency; another officer delivers its data"
+                )));
+            }
             if !doc
                 .decision
                 .as_ref()
@@ -1847,6 +1880,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             "issue a production order",
             &[State::Decided, State::Delivered],
         )?;
+        hold_of(&pdoc, "issue a production order")?;
         if !pdoc
             .decision
             .as_ref()
@@ -1992,6 +2026,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             production_order: Some(order),
             received: Vec::new(),
             salt: None,
+            emergency_flag: None,
         };
         pdoc.children.push(id.clone());
         let now = self.now_ms();
@@ -2154,6 +2189,128 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         let seq = self.next_seq(case).await?;
         w.event(case, seq, "closed", officer, json!({"reason": reason}));
         w.audit(officer, "close", Some(case), json!({}));
+        self.commit_case(w, &row, &doc).await
+    }
+
+    /// Why an emergency request from `from`, signed by `signer`, is flagged on receipt (none:
+    /// it is not), by the node's [`EmergencyGuard`]. Counts only emergencies received before
+    /// this one.
+    async fn emergency_reasons(
+        &self,
+        from: &str,
+        signer: &Signer,
+        now: Millis,
+    ) -> Result<Vec<FlagReason>, NodeError> {
+        let g = self.cfg.emergency_guard;
+        let mut reasons = Vec::new();
+        if !g.enabled {
+            return Ok(reasons);
+        }
+        const HOUR: i64 = 3_600_000;
+        const DAY: i64 = 24 * HOUR;
+        if g.key_change_hours > 0
+            && let Some(added) = signer.added
+            && now - added * 1000 < i64::from(g.key_change_hours) * HOUR
+        {
+            reasons.push(FlagReason {
+                code: "signing_key_recent".into(),
+                detail: format!(
+                    "the key {} that signed the request was added to the directory at {}, less than {} hours before receipt",
+                    signer.kid,
+                    ms_to_text(added * 1000),
+                    g.key_change_hours
+                ),
+            });
+        }
+        if g.first_emergency && self.store.emergencies_received(from, i64::MIN).await? == 0 {
+            reasons.push(FlagReason {
+                code: "first_emergency".into(),
+                detail: format!("the first emergency request this node received from `{from}`"),
+            });
+        }
+        // This one and those of the last 24 hours, against the daily average of the 30 days
+        // before.
+        let recent = self.store.emergencies_received(from, now - DAY).await? + 1;
+        let month = self.store.emergencies_received(from, now - 31 * DAY).await?;
+        let before = month.saturating_sub(recent - 1);
+        let floor = u64::from(g.rate_floor);
+        // recent > factor × (before / 30), in integers
+        if recent > floor && recent * 30 > u64::from(g.rate_factor) * before {
+            reasons.push(FlagReason {
+                code: "emergency_rate".into(),
+                detail: format!(
+                    "{recent} emergency requests from `{from}` in 24 hours (this one included), against {before} in the 30 days before: more than {floor} and more than {} times its daily average",
+                    g.rate_factor
+                ),
+            });
+        }
+        Ok(reasons)
+    }
+
+    /// A second officer confirms a flagged emergency request (see [`EmergencyFlag`]): someone
+    /// who has not acted on the case (no event of theirs), with `note` saying what they
+    /// checked. From then on its data may be delivered, by anyone but the confirming officer.
+    /// Recorded as the event `emergency_confirmed` and the audit entry `confirm_emergency`.
+    pub async fn confirm_emergency(
+        &self,
+        officer: &str,
+        case: &str,
+        note: &str,
+    ) -> Result<CaseDoc, NodeError> {
+        text_required("note", note)?;
+        let (row, mut doc) = self.load(case).await?;
+        require(
+            &doc,
+            Side::Requested,
+            "confirm the emergency",
+            &[
+                State::Received,
+                State::ClarificationAsked,
+                State::Consulting,
+                State::Decided,
+            ],
+        )?;
+        let Some(flag) = doc.emergency_flag.as_mut() else {
+            return Err(NodeError::BadInput(format!(
+                "case `{case}` is not a flagged emergency request: there is nothing to confirm"
+            )));
+        };
+        if let Some(c) = &flag.confirmation {
+            return Err(NodeError::IllegalTransition {
+                case: case.to_owned(),
+                state: format!("confirmed by `{}`", c.by),
+                action: "confirm the emergency",
+                allowed: "a flagged emergency not yet confirmed".into(),
+            });
+        }
+        let handlers: Vec<String> = self
+            .store
+            .events(case)
+            .await?
+            .into_iter()
+            .filter(|e| e.actor != doc.counterpart && e.actor != "node")
+            .map(|e| e.actor)
+            .collect();
+        if handlers.iter().any(|h| h == officer) {
+            return Err(NodeError::SecondOfficerRequired(format!(
+                "`{officer}` has acted on case `{case}`: an officer who has not confirms the emergency"
+            )));
+        }
+        let now = self.now_ms();
+        flag.confirmation = Some(Confirmation {
+            by: officer.to_owned(),
+            at: ms_to_text(now),
+            note: note.to_owned(),
+        });
+        let mut w = Writer::new(now);
+        let seq = self.next_seq(case).await?;
+        w.event(case, seq, "emergency_confirmed", officer, json!({"note": note}));
+        w.audit(
+            officer,
+            "confirm_emergency",
+            Some(case),
+            json!({"note": note}),
+        );
         self.commit_case(w, &row, &doc).await
     }
 
@@ -2421,8 +2578,17 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             }
         };
         let payload = Value::Object(payload);
+        let signer = Signer {
+            kid: env.signer.to_string(),
+            added: self
+                .cfg
+                .directory
+                .authority(&env.from)
+                .and_then(|a| a.signing_key(&env.signer))
+                .map(|k| k.added.unix_seconds()),
+        };
         let (mut change, case_id, result) =
-            match self.apply_message(&from, &kind, &id, payload).await {
+            match self.apply_message(&from, &kind, &id, &signer, payload).await {
                 Ok((change, case_id)) => (change, Some(case_id), json!({"accepted": true})),
                 Err(NodeError::Conflict) => return Err(NodeError::Conflict),
                 Err(NodeError::Store(e)) => return Err(NodeError::Store(e)),
@@ -2563,6 +2729,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         from: &str,
         kind: &str,
         envelope: &str,
+        signer: &Signer,
         payload: Value,
     ) -> Result<(Change, String), NodeError> {
         let now = self.now_ms();
@@ -2591,7 +2758,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     .and_then(|own| own.apply(&mut file.scenario, to));
                 let scenario = comity_scenario::to_toml(&file.scenario);
                 let proposal = self.proposal(&file.scenario);
-                let doc = CaseDoc {
+                let mut doc = CaseDoc {
                     id: msg.case.clone(),
                     side: Side::Requested,
                     state: State::Received,
@@ -2620,16 +2787,35 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     production_order: None,
                     received: Vec::new(),
                     salt: Some(msg.salt.clone()),
+                    emergency_flag: None,
                 };
                 if let Some(hours) = doc.respond_within_hours {
                     let due = now + i64::from(hours) * 3_600_000;
                     let lead = (i64::from(hours) * 3_600_000 / 4).min(3_600_000) / 3_600_000;
                     w.deadline(&doc.id, "respond", due, "open", json!({"hours": hours, "lead_hours": lead, "reason": doc.deadline_reason, "cites": ["UNCC 40(26)"]}));
                 }
+                let reasons = if doc.emergency {
+                    self.emergency_reasons(from, signer, now).await?
+                } else {
+                    Vec::new()
+                };
+                if !reasons.is_empty() {
+                    doc.emergency_flag = Some(EmergencyFlag {
+                        at: ms_to_text(now),
+                        reasons: reasons.clone(),
+                        confirmation: None,
+                    });
+                }
                 w.change
                     .cases
                     .push(CaseWrite::Insert(to_row(&doc, 1, now, now)?));
                 w.event(&doc.id, 1, "received", from, json!({"envelope": envelope, "outcome": doc.proposal.outcome, "review_required": doc.proposal.review_required, "own_party_replaced": replaced}));
+                if !reasons.is_empty() {
+                    // Recorded as the node's own act, beside the receipt.
+                    let data = json!({"reasons": reasons, "signer": signer.kid});
+                    w.event(&doc.id, 2, "emergency_flagged", "node", data.clone());
+                    w.audit("node", "flag_emergency", Some(&doc.id), data);
+                }
                 w.leaf(self.case_leaf(&doc, Event::RequestReceived)?)?;
                 Ok((w.change, doc.id))
             }
@@ -2835,6 +3021,8 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     production_order: Some(msg.order.clone()),
                     received: Vec::new(),
                     salt: None,
+                    emergency_flag: None,
+            emergency_flag: None,
                 };
                 w.deadline(
                     &doc.id,

@@ -200,6 +200,13 @@ impl Store for AnyStore {
     async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
         each!(self, s => s.cases(filter))
     }
+    async fn emergencies_received(
+        &self,
+        counterpart: &str,
+        since: Millis,
+    ) -> Result<u64, StoreError> {
+        each!(self, s => s.emergencies_received(counterpart, since))
+    }
     async fn events(&self, case_id: &str) -> Result<Vec<EventRow>, StoreError> {
         each!(self, s => s.events(case_id))
     }

@@ -97,6 +97,14 @@ impl<S: FaultInjection> Store for FaultyStore<S> {
         self.inner.cases(filter)
     }
 
+    fn emergencies_received(
+        &self,
+        counterpart: &str,
+        since: Millis,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        self.inner.emergencies_received(counterpart, since)
+    }
+
     fn events(
         &self,
         case_id: &str,

@@ -368,6 +368,14 @@ pub trait Store: Send + Sync {
         &self,
         filter: &CaseFilter,
     ) -> impl Future<Output = Result<Vec<CaseRow>, StoreError>> + Send;
+    /// How many emergency requests from `counterpart` this node received (cases on the requested
+    /// side) created at or after `since`: the node's measure of an authority's usual pattern of
+    /// emergencies.
+    fn emergencies_received(
+        &self,
+        counterpart: &str,
+        since: Millis,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     fn events(
         &self,
         case_id: &str,

@@ -1252,6 +1252,23 @@ impl Store for PgStore {
         all(&rows, case_row)
     }
 
+    async fn emergencies_received(
+        &self,
+        counterpart: &str,
+        since: Millis,
+    ) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM cases
+             WHERE counterpart = $1 AND side = 'requested' AND emergency AND created_at >= $2",
+        )
+        .bind(counterpart)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn events(&self, case_id: &str) -> Result<Vec<EventRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT case_id, seq, at, kind, actor, data FROM events WHERE case_id = $1 ORDER BY seq",

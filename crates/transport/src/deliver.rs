@@ -477,12 +477,14 @@ where
             Ok(c) => c,
             Err(e) => return Outcome::Retry(e),
         };
-        let response = client
+        let mut request = client
             .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(row.bytes.clone())
-            .send()
-            .await;
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        if row.priority == 0 {
+            // The recipient counts emergencies in a rate budget of their own.
+            request = request.header("x-comity-priority", "emergency");
+        }
+        let response = request.body(row.bytes.clone()).send().await;
         let response = match response {
             Ok(r) => r,
             Err(e) => return Outcome::Retry(describe(&e)),

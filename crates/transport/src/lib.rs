@@ -29,7 +29,7 @@ pub use backoff::Backoff;
 pub use comity_crypto::tls::PeerFingerprint;
 pub use deliver::{Deliverer, DeliveryOptions, Outcome, Tally};
 pub use error::TransportError;
-pub use server::{ServerOptions, serve_mtls, serve_mtls_with};
+pub use server::{ServerOptions, serve_mtls, serve_mtls_with, serve_tls};
 pub use witness::{WitnessOptions, WitnessTally, Witnessing};
 
 use comity_crypto::tls::{PinnedPeers, TlsIdentity};

@@ -1,4 +1,5 @@
-//! The node-to-node listener: pinned mutual TLS 1.3, then HTTP/1.1 into an axum router.
+//! The TLS listeners: the node-to-node one (pinned mutual TLS 1.3) and, when the operator gives
+//! it a certificate, the officer one; HTTP/1.1 into an axum router.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -82,12 +83,55 @@ pub async fn serve_mtls_with(
     let mut config =
         server_config(&identity, pinned).map_err(|e| TransportError::Tls(e.to_string()))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    serve(listener, router, config, Listener::Node, options, shutdown).await
+}
+
+/// Serves `router` on `listener` over TLS with `config` (no client certificate asked: the
+/// officer listener, whose certificate and key the operator configures; see
+/// `comity_crypto::tls::officer_server_config`), HTTP/1.1 inside, with the same limits and
+/// shutdown as [`serve_mtls_with`]. Plain HTTP to this port fails the handshake and is closed.
+pub async fn serve_tls(
+    listener: TcpListener,
+    router: axum::Router,
+    mut config: rustls::ServerConfig,
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), TransportError> {
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    serve(listener, router, config, Listener::Officer, options, shutdown).await
+}
+
+/// Which listener a connection is on: the node-to-node one requires a pinned client
+/// certificate, the officer one asks for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listener {
+    Node,
+    Officer,
+}
+
+impl Listener {
+    fn name(self) -> &'static str {
+        match self {
+            Listener::Node => "node-to-node",
+            Listener::Officer => "officer",
+        }
+    }
+}
+
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    config: rustls::ServerConfig,
+    which: Listener,
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), TransportError> {
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let limit = Arc::new(Semaphore::new(options.max_connections.max(1)));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let local = listener.local_addr().ok();
-    tracing::info!(addr = ?local, "node-to-node listener (mutual TLS) started");
+    tracing::info!(addr = ?local, listener = which.name(), "TLS listener started");
 
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -112,6 +156,7 @@ pub async fn serve_mtls_with(
                     addr,
                     acceptor.clone(),
                     router.clone(),
+                    which,
                     options.clone(),
                     stop_rx.clone(),
                     permit,
@@ -130,7 +175,8 @@ pub async fn serve_mtls_with(
     tracing::info!(
         addr = ?local,
         open = connections.len(),
-        "node-to-node listener stopped accepting; finishing requests in flight"
+        listener = which.name(),
+        "TLS listener stopped accepting; finishing requests in flight"
     );
     let drained = tokio::time::timeout(options.shutdown_grace, async {
         while connections.join_next().await.is_some() {}
@@ -151,18 +197,23 @@ async fn connection(
     addr: SocketAddr,
     acceptor: TlsAcceptor,
     router: axum::Router,
+    which: Listener,
     options: ServerOptions,
     mut stop: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
 ) {
+    let name = which.name();
     let tls = match tokio::time::timeout(options.handshake_timeout, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
-            tracing::warn!(peer = %addr, error = %e, "refused a node-to-node connection at the TLS layer");
+            match which {
+                Listener::Node => tracing::warn!(peer = %addr, error = %e, "refused a node-to-node connection at the TLS layer"),
+                Listener::Officer => tracing::warn!(peer = %addr, error = %e, "refused an officer connection at the TLS layer"),
+            }
             return;
         }
         Err(_) => {
-            tracing::warn!(peer = %addr, "refused a node-to-node connection: TLS handshake timed out");
+            tracing::warn!(peer = %addr, listener = name, "refused a connection: TLS handshake timed out");
             return;
         }
     };
@@ -172,16 +223,18 @@ async fn connection(
         .peer_certificates()
         .and_then(|certs| certs.first())
         .map(|cert| fingerprint(cert.as_ref()));
-    let Some(peer) = peer else {
+    if which == Listener::Node && peer.is_none() {
         // The verifier makes a client certificate mandatory; this is a second lock.
         tracing::warn!(peer = %addr, "refused a node-to-node connection without a client certificate");
         return;
-    };
-    tracing::debug!(peer = %addr, fingerprint = %peer, "node-to-node connection");
+    }
+    tracing::debug!(peer = %addr, fingerprint = ?peer, listener = name, "TLS connection");
 
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(addr));
-        req.extensions_mut().insert(PeerFingerprint(peer));
+        if let Some(peer) = peer {
+            req.extensions_mut().insert(PeerFingerprint(peer));
+        }
         let mut router = router.clone();
         async move { Ok::<_, Infallible>(router.call(req).await.unwrap_or_else(|e| match e {})) }
     });
@@ -202,7 +255,7 @@ async fn connection(
         }
     };
     if let Err(e) = result {
-        tracing::debug!(peer = %addr, error = %e, "node-to-node connection ended with an error");
+        tracing::debug!(peer = %addr, error = %e, listener = name, "connection ended with an error");
     }
 }
 

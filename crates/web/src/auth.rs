@@ -204,6 +204,9 @@ pub enum Action {
     ViewAlarms,
     /// Resolve an alarm, choosing the checkpoint the witness goes on from.
     ResolveAlarm,
+    /// Confirm, as the second officer, an emergency request flagged on receipt, so that its
+    /// data may go out.
+    ConfirmEmergency,
     /// Retention sweep by hand.
     Maintenance,
     /// The transparency report and the log.
@@ -216,7 +219,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::ListCases,
         Action::ViewCase,
         Action::Compose,
@@ -237,6 +240,7 @@ impl Action {
         Action::ViewAudit,
         Action::ViewAlarms,
         Action::ResolveAlarm,
+        Action::ConfirmEmergency,
         Action::Maintenance,
         Action::ViewReport,
         Action::ViewDirectory,
@@ -276,6 +280,9 @@ pub fn allowed(role: Role, action: Action) -> bool {
         A::ViewAlarms => true,
         // Choosing which view of a log to trust is a supervisor's decision or the operator's.
         A::ResolveAlarm => matches!(role, Role::Supervisor | Role::Admin),
+        // Vouching for a suspicious emergency is a supervisor's decision (the node also
+        // requires one who has not acted on the case).
+        A::ConfirmEmergency => role == Role::Supervisor,
         A::Maintenance | A::ManageUsers => role == Role::Admin,
     }
 }

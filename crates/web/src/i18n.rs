@@ -154,6 +154,11 @@ pub struct Messages {
     pub delivered: &'static str,
     pub received_under_order: &'static str,
     pub witness_key: &'static str,
+    pub emergency_flagged: &'static str,
+    pub emergency_held: &'static str,
+    pub emergency_confirmed_by: &'static str,
+    pub confirm_emergency: &'static str,
+    pub confirm_note: &'static str,
 }
 
 pub static EN: Messages = Messages {
@@ -298,6 +303,11 @@ pub static EN: Messages = Messages {
     delivered: "Delivered",
     received_under_order: "Received under a production order",
     witness_key: "Witness key",
+    emergency_flagged: "Emergency flagged on receipt",
+    emergency_held: "No data goes out for this request until a second officer, who has not acted on the case, confirms it.",
+    emergency_confirmed_by: "Confirmed by",
+    confirm_emergency: "Confirm the emergency (second officer)",
+    confirm_note: "What you checked (e.g. called the sender back on the number on file)",
 };
 
 pub static FR: Messages = Messages {
@@ -442,6 +452,11 @@ pub static FR: Messages = Messages {
     delivered: "Transmis",
     received_under_order: "Reçu en exécution d’une injonction de production",
     witness_key: "Clé du témoin",
+    emergency_flagged: "Urgence signalée à la réception",
+    emergency_held: "Aucune donnée ne part pour cette demande avant qu’un second agent, qui n’a pas agi sur l’affaire, la confirme.",
+    emergency_confirmed_by: "Confirmée par",
+    confirm_emergency: "Confirmer l’urgence (second agent)",
+    confirm_note: "Ce que vous avez vérifié (p. ex. rappel de l’expéditeur au numéro connu)",
 };
 
 /// Every language of the UI.

@@ -61,6 +61,7 @@ pub fn api_action(method: &Method, path: &str) -> Option<Action> {
             "production-orders" => Action::ProductionOrder,
             "object" => Action::Object,
             "close" => Action::Close,
+            "confirm-emergency" => Action::ConfirmEmergency,
             _ => return None,
         },
         ["deadlines", "due"] if get => Action::ListCases,

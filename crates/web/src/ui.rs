@@ -72,6 +72,10 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
         .route("/cases/{id}/extend", post(casework::extend::<S, C, E>))
         .route("/cases/{id}/close", post(casework::close::<S, C, E>))
         .route(
+            "/cases/{id}/confirm-emergency",
+            post(casework::confirm_emergency::<S, C, E>),
+        )
+        .route(
             "/cases/{id}/items/{item}",
             get(casework::item_page::<S, C, E>),
         )
@@ -1141,6 +1145,8 @@ struct CaseModel {
     closed_reason: Option<String>,
     /// Preservation granted: its last day and the extensions so far.
     preservation: Option<(String, u32)>,
+    /// A flagged emergency: when, why, and who confirmed it.
+    flag: Option<comity_node::EmergencyFlag>,
 }
 
 struct DeadlineModel {
@@ -1208,6 +1214,7 @@ struct Forms {
     notify: bool,
     extend: bool,
     close: bool,
+    confirm_emergency: bool,
 }
 
 impl Forms {
@@ -1225,6 +1232,7 @@ impl Forms {
             || self.notify
             || self.extend
             || self.close
+            || self.confirm_emergency
     }
 
     fn of(doc: &CaseDoc, actor: &Actor, providers: bool) -> Self {
@@ -1290,6 +1298,15 @@ impl Forms {
                 && actor.may(Action::Extend),
             // The requested side closes only a decided request.
             close: doc.state != CaseState::Closed && !open_requested && actor.may(Action::Close),
+            // The node also refuses an officer who acted on the case.
+            confirm_emergency: doc
+                .emergency_flag
+                .as_ref()
+                .is_some_and(|f| f.confirmation.is_none())
+                && !requesting
+                && doc.state != CaseState::Closed
+                && doc.state != CaseState::Delivered
+                && actor.may(Action::ConfirmEmergency),
         }
     }
 }
@@ -1421,6 +1438,7 @@ fn case_model(view: &CaseView, t: &'static Messages) -> CaseModel {
         children: d.children.clone(),
         order: d.production_order.clone(),
         closed_reason: d.closed_reason.clone(),
+        flag: d.emergency_flag.clone(),
         preservation: d
             .preservation
             .as_ref()
@@ -1609,6 +1627,7 @@ enum Act {
     Notify(String),
     Extend(String),
     Close(String),
+    ConfirmEmergency(String),
 }
 
 /// The status a refusal of the node is answered with on a page (as the JSON API does).
@@ -1619,7 +1638,9 @@ fn node_status(e: &NodeError) -> StatusCode {
         NodeError::IllegalTransition { .. }
         | NodeError::Conflict
         | NodeError::ConsultationRequired(_)
-        | NodeError::PreservationExpired(_) => StatusCode::CONFLICT,
+        | NodeError::PreservationExpired(_)
+        | NodeError::EmergencyUnconfirmed(_) => StatusCode::CONFLICT,
+        NodeError::SecondOfficerRequired(_) => StatusCode::FORBIDDEN,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -1660,6 +1681,7 @@ async fn act<S: Store, C: Clock, E: Entropy>(
         Act::Notify(text) => node.notify_unavailable(who, id, &text).await,
         Act::Extend(text) => node.request_extension(who, id, &text).await,
         Act::Close(reason) => node.close(who, id, &reason).await,
+        Act::ConfirmEmergency(note) => node.confirm_emergency(who, id, &note).await,
     };
     match done {
         Ok(_) => Redirect::to(&format!("/cases/{id}")).into_response(),

@@ -146,6 +146,7 @@ async fn inbox_and_case_pages_with_a_large_store() {
                 log_key: None,
                 witness_key: None,
                 own_party: None,
+                emergency_guard: Default::default(),
             },
         )
         .unwrap(),

@@ -127,6 +127,7 @@ pub fn node_with<S: Store>(
         log_key: Some(k.log.clone()),
         witness_key: Some(k.witness.clone()),
         own_party: None,
+        emergency_guard: Default::default(),
     };
     Node::new(store, clock, SeededEntropy::new([seed; 32]), cfg).unwrap()
 }

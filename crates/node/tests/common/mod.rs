@@ -113,6 +113,7 @@ pub fn config(k: &Keys, dir: &VerifiedDirectory) -> NodeConfig {
         log_key: Some(k.log.clone()),
         witness_key: Some(k.witness.clone()),
         own_party: None,
+        emergency_guard: Default::default(),
     }
 }
 
@@ -152,6 +153,7 @@ pub fn node_config(k: &Keys, dir: &VerifiedDirectory) -> NodeConfig {
         log_key: Some(k.log.clone()),
         witness_key: Some(k.witness.clone()),
         own_party: None,
+        emergency_guard: Default::default(),
     }
 }
 

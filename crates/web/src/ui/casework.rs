@@ -187,6 +187,32 @@ pub(super) async fn close<S: Store + 'static, C: Clock + 'static, E: Entropy + '
     .await
 }
 
+pub(super) async fn confirm_emergency<
+    S: Store + 'static,
+    C: Clock + 'static,
+    E: Entropy + 'static,
+>(
+    State(node): State<Shared<S, C, E>>,
+    Extension(options): Extension<UiOptions>,
+    MaybeActor(actor): MaybeActor,
+    Lang(t): Lang,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    text_form(
+        &node,
+        actor,
+        t,
+        &options,
+        &id,
+        form,
+        Action::ConfirmEmergency,
+        "note",
+        Act::ConfirmEmergency,
+    )
+    .await
+}
+
 pub(super) async fn production_order<
     S: Store + 'static,
     C: Clock + 'static,

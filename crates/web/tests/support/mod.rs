@@ -135,6 +135,7 @@ impl Harness {
                     log_key: None,
                     witness_key: None,
                     own_party: None,
+                    emergency_guard: Default::default(),
                 },
             )
             .unwrap(),
