@@ -170,7 +170,7 @@ impl RateLimiter {
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
             buckets.retain(|_, b| {
-                refill(b, now);
+                refill(b);
                 b.tokens < burst
             });
             if buckets.len() >= MAX_KEYS {
@@ -182,12 +182,16 @@ impl RateLimiter {
             tokens: burst,
             at: now,
         });
-        refill(bucket, now);
+        refill(bucket);
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
+            // A minute at most (a rate of zero tokens a minute never refills).
+            Err(
+                Duration::try_from_secs_f64((1.0 - bucket.tokens) / per_second)
+                    .unwrap_or(Duration::from_secs(60)),
+            )
         }
     }
 }
@@ -217,16 +221,17 @@ fn oversized(limit: usize) -> Response {
     .into_response()
 }
 
-/// Refuses a body over `limit`: at once when its `Content-Length` says so, else when the
-/// handler reads past the limit (the body is wrapped so that reading fails there).
-pub(crate) fn limit_body(req: Request, limit: usize) -> Result<Request, Response> {
+/// Refuses a body over `limit` (the error is the limit): at once when its `Content-Length`
+/// says so, else when the handler reads past the limit (the body is wrapped so that reading
+/// fails there).
+pub(crate) fn limit_body(req: Request, limit: usize) -> Result<Request, usize> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(oversized(limit));
+        return Err(limit);
     }
     let (parts, body) = req.into_parts();
     let limited = http_body_util::Limited::new(body, limit);
@@ -262,11 +267,7 @@ impl OfficerLimits {
 
 /// The officer listener's body limit and per-account rate (runs after
 /// `comity_web::authenticate`, which recognises the account).
-pub async fn officer_limits(
-    State(l): State<OfficerLimits>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn officer_limits(State(l): State<OfficerLimits>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if let Some(rate) = &l.rate
         && !path.starts_with("/assets/")
@@ -292,9 +293,12 @@ pub async fn officer_limits(
     };
     match limit_body(req, limit) {
         Ok(req) => next.run(req).await,
-        Err(refused) => refused,
+        Err(limit) => oversized(limit),
     }
 }
+
+/// The authority that owns a pinned certificate, by its fingerprint.
+pub(crate) type Owner = Arc<dyn Fn(&PeerFingerprint) -> Option<String> + Send + Sync>;
 
 /// The node-to-node endpoint's limits, as the state of [`peer_limits`]: the rate buckets and
 /// who owns each pinned certificate.
@@ -302,7 +306,7 @@ pub async fn officer_limits(
 pub struct PeerLimits {
     pub(crate) normal: Option<Arc<RateLimiter>>,
     pub(crate) emergency: Option<Arc<RateLimiter>>,
-    pub(crate) owner: Arc<dyn Fn(&PeerFingerprint) -> Option<String> + Send + Sync>,
+    pub(crate) owner: Owner,
 }
 
 impl std::fmt::Debug for PeerLimits {
@@ -340,7 +344,7 @@ pub async fn peer_limits(State(l): State<PeerLimits>, req: Request, next: Next) 
     }
     match limit_body(req, crate::peer::MAX_BODY) {
         Ok(req) => next.run(req).await,
-        Err(refused) => refused,
+        Err(limit) => oversized(limit),
     }
 }
 

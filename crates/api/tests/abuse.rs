@@ -194,7 +194,12 @@ async fn bodies_over_the_limits_are_refused_with_413() {
     let r = send(&officer, req).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r.code(), "oversized");
-    assert!(r.json()["error"]["message"].as_str().unwrap().contains("2048"));
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2048")
+    );
     // A delivery has the upload limit: 4 KiB reaches the node (no such case), 20 KiB does not.
     let items = |n: usize| json!({"items": [{"name": "a", "content_base64": "A".repeat(n)}]});
     let r = call(
@@ -270,12 +275,7 @@ async fn each_peer_has_its_own_rate_and_emergencies_a_budget_of_their_own() {
     let r = send(&peer, envelope_from(Some(ar), false)).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
     assert_eq!(r.code(), "rate_limited");
-    assert!(
-        r.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains(AR)
-    );
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains(AR));
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     // Emergencies are not starved by the ordinary flood, and have their own limit.

@@ -309,15 +309,28 @@ impl Script {
         path: &str,
         body: Option<Value>,
     ) -> Result<(u16, Value), String> {
+        let officer = OFFICERS.get(who).copied().unwrap_or("officer");
+        self.call_as(who, officer, method, path, body).await
+    }
+
+    /// As [`Script::call`], with another officer of the node acting.
+    async fn call_as(
+        &self,
+        who: usize,
+        officer: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), String> {
         let url = format!(
             "{}{}",
             self.urls.get(who).ok_or("no such node")?,
             path.trim_start_matches('/')
         );
-        let mut req = self.http.request(method, &url).header(
-            "X-Comity-Officer",
-            OFFICERS.get(who).copied().unwrap_or("officer"),
-        );
+        let mut req = self
+            .http
+            .request(method, &url)
+            .header("X-Comity-Officer", officer);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -624,6 +637,38 @@ impl Script {
             json!({"disposition": "executed"}),
         )
         .await?;
+        // The first emergency from Arcadia, signed with a key added today: held until a second
+        // officer confirms it (docs/security.md, "Emergency requests").
+        let reasons: Vec<String> = at(&got, "/case/emergency_flag/reasons")
+            .as_array()
+            .map(|rs| {
+                rs.iter()
+                    .filter_map(|r| r.get("code").and_then(Value::as_str).map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !reasons.is_empty() {
+            self.say(
+                BO_247,
+                format!(
+                    "flagged on receipt ({}): held for a second officer",
+                    reasons.join(", ")
+                ),
+            );
+            let (status, v) = self
+                .call_as(
+                    BO_247,
+                    "duty.supervisor",
+                    reqwest::Method::POST,
+                    &format!("/v1/cases/{id}/confirm-emergency"),
+                    Some(json!({"note": "called the Arcadian duty officer back on the number on file"})),
+                )
+                .await?;
+            if !(200..300).contains(&status) {
+                return Err(format!("confirming the emergency answered {status}: {v}"));
+            }
+            self.say(BO_247, "confirmed by a second officer (duty.supervisor)");
+        }
         self.ok(BO_247, &format!("/v1/cases/{id}/deliver"), json!({"items": [{"name": "subscriber.txt", "content_base64": base64::engine::general_purpose::STANDARD.encode("subscriber: +000 555 0100\n")}], "retention_days": 30})).await?;
         let done = self.until(AR, &id, "delivered").await?;
         self.say(AR, "emergency data received");

@@ -166,12 +166,18 @@ impl TlsSettings {
     /// The rustls configuration of the officer listener.
     pub fn server_config(&self) -> Result<rustls::ServerConfig, String> {
         let read = |p: &Path| {
-            std::fs::read_to_string(p).map_err(|e| format!("tls: cannot read `{}`: {e}", p.display()))
+            std::fs::read_to_string(p)
+                .map_err(|e| format!("tls: cannot read `{}`: {e}", p.display()))
         };
         let cert = read(&self.cert)?;
         let key = zeroize::Zeroizing::new(read(&self.key)?);
-        comity_crypto::tls::officer_server_config(&cert, &key)
-            .map_err(|e| format!("tls: `{}` and `{}`: {e}", self.cert.display(), self.key.display()))
+        comity_crypto::tls::officer_server_config(&cert, &key).map_err(|e| {
+            format!(
+                "tls: `{}` and `{}`: {e}",
+                self.cert.display(),
+                self.key.display()
+            )
+        })
     }
 }
 
@@ -230,7 +236,11 @@ impl LimitSettings {
         let limits = comity_api::Limits {
             body_bytes: self.body_bytes.unwrap_or(d.body_bytes),
             upload_bytes: self.upload_bytes.unwrap_or(d.upload_bytes),
-            officer: rate(self.officer_requests_per_minute, self.officer_burst, d.officer),
+            officer: rate(
+                self.officer_requests_per_minute,
+                self.officer_burst,
+                d.officer,
+            ),
             peer: rate(self.peer_envelopes_per_minute, self.peer_burst, d.peer),
             peer_emergency: rate(
                 self.peer_emergencies_per_minute,
@@ -487,7 +497,11 @@ pub async fn start(
     }
     let stop = signalled(shutdown);
     let who = id.clone();
-    let officer_scheme = if officer_tls.is_some() { "https" } else { "http" };
+    let officer_scheme = if officer_tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     tasks.push(tokio::spawn(async move {
         // The client's address counts in the login limit (both ways record it).
         let result = match officer_tls {

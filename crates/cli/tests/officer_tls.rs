@@ -81,7 +81,12 @@ fn set_cookie(r: &reqwest::Response, name: &str) -> Option<(String, String)> {
     r.headers().get_all(SET_COOKIE).iter().find_map(|v| {
         let line = v.to_str().ok()?.to_owned();
         let (k, rest) = line.split_once('=')?;
-        (k == name).then(|| (rest.split(';').next().unwrap_or("").to_owned(), line.clone()))
+        (k == name).then(|| {
+            (
+                rest.split(';').next().unwrap_or("").to_owned(),
+                line.clone(),
+            )
+        })
     })
 }
 
@@ -179,7 +184,11 @@ async fn the_officer_listener_over_tls_with_secure_cookies_and_limits() {
         .get(format!("http://127.0.0.1:{officer_port}/healthz"))
         .send()
         .await;
-    assert!(r.is_err(), "plain HTTP answered: {:?}", r.map(|r| r.status()));
+    assert!(
+        r.is_err(),
+        "plain HTTP answered: {:?}",
+        r.map(|r| r.status())
+    );
 
     // Logging in over TLS: the session cookie is Secure, __Host-, HttpOnly, SameSite=Strict.
     let (ana, line) = login(&http, &url, "ana").await;
@@ -221,7 +230,11 @@ async fn the_officer_listener_over_tls_with_secure_cookies_and_limits() {
         }
         assert_eq!(r.status(), StatusCode::OK);
     }
-    assert_eq!(limited, Some(10), "the 11th request of the burst is refused");
+    assert_eq!(
+        limited,
+        Some(10),
+        "the 11th request of the burst is refused"
+    );
     // Another account is not held back by ana's requests.
     let (sara, _) = login(&http, &url, "sara").await;
     let r = http

@@ -1675,7 +1675,10 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 &[State::Decided, State::Delivered],
             )?;
             hold_of(&doc, "deliver")?;
-            if let Some(c) = doc.emergency_flag.as_ref().and_then(|f| f.confirmation.as_ref())
+            if let Some(c) = doc
+                .emergency_flag
+                .as_ref()
+                .and_then(|f| f.confirmation.as_ref())
                 && c.by == officer
             {
                 return Err(NodeError::SecondOfficerRequired(format!(
@@ -2231,7 +2234,10 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         // This one and those of the last 24 hours, against the daily average of the 30 days
         // before.
         let recent = self.store.emergencies_received(from, now - DAY).await? + 1;
-        let month = self.store.emergencies_received(from, now - 31 * DAY).await?;
+        let month = self
+            .store
+            .emergencies_received(from, now - 31 * DAY)
+            .await?;
         let before = month.saturating_sub(recent - 1);
         let floor = u64::from(g.rate_floor);
         // recent > factor × (before / 30), in integers
@@ -2304,7 +2310,13 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         });
         let mut w = Writer::new(now);
         let seq = self.next_seq(case).await?;
-        w.event(case, seq, "emergency_confirmed", officer, json!({"note": note}));
+        w.event(
+            case,
+            seq,
+            "emergency_confirmed",
+            officer,
+            json!({"note": note}),
+        );
         w.audit(
             officer,
             "confirm_emergency",
@@ -2587,23 +2599,25 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 .and_then(|a| a.signing_key(&env.signer))
                 .map(|k| k.added.unix_seconds()),
         };
-        let (mut change, case_id, result) =
-            match self.apply_message(&from, &kind, &id, &signer, payload).await {
-                Ok((change, case_id)) => (change, Some(case_id), json!({"accepted": true})),
-                Err(NodeError::Conflict) => return Err(NodeError::Conflict),
-                Err(NodeError::Store(e)) => return Err(NodeError::Store(e)),
-                // Out of order (a reply before its request, a result before its decision): not
-                // recorded, so the sender's retry is applied once the case is ready.
-                Err(e @ (NodeError::UnknownCase(_) | NodeError::IllegalTransition { .. })) => {
-                    return Err(e);
-                }
-                // A message that cannot ever be applied is answered the same way every time.
-                Err(e) => (
-                    Change::default(),
-                    None,
-                    json!({"accepted": false, "error": e.code(), "message": e.to_string()}),
-                ),
-            };
+        let (mut change, case_id, result) = match self
+            .apply_message(&from, &kind, &id, &signer, payload)
+            .await
+        {
+            Ok((change, case_id)) => (change, Some(case_id), json!({"accepted": true})),
+            Err(NodeError::Conflict) => return Err(NodeError::Conflict),
+            Err(NodeError::Store(e)) => return Err(NodeError::Store(e)),
+            // Out of order (a reply before its request, a result before its decision): not
+            // recorded, so the sender's retry is applied once the case is ready.
+            Err(e @ (NodeError::UnknownCase(_) | NodeError::IllegalTransition { .. })) => {
+                return Err(e);
+            }
+            // A message that cannot ever be applied is answered the same way every time.
+            Err(e) => (
+                Change::default(),
+                None,
+                json!({"accepted": false, "error": e.code(), "message": e.to_string()}),
+            ),
+        };
         change.inbound.push(InboundRow {
             envelope_id: id.clone(),
             from,
@@ -3022,7 +3036,6 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     received: Vec::new(),
                     salt: None,
                     emergency_flag: None,
-            emergency_flag: None,
                 };
                 w.deadline(
                     &doc.id,

@@ -111,7 +111,10 @@ async fn a_first_emergency_with_a_new_key_is_held_until_a_second_officer_confirm
     p.bo.decide("bruno", &id, executed()).await.unwrap();
     pump(&p.bo, &p.ar).await;
     let before = p.bo.store().case(&id).await.unwrap().unwrap().version;
-    let e = p.bo.deliver("bruno", &id, &items(), None).await.unwrap_err();
+    let e =
+        p.bo.deliver("bruno", &id, &items(), None)
+            .await
+            .unwrap_err();
     assert_eq!(e.code(), "emergency_unconfirmed", "{e}");
     assert!(e.to_string().contains("first_emergency"), "{e}");
     let e =
@@ -135,9 +138,13 @@ async fn a_first_emergency_with_a_new_key_is_held_until_a_second_officer_confirm
     let e = p.bo.confirm_emergency("sara", &id, "  ").await.unwrap_err();
     assert_eq!(e.code(), "bad_input", "{e}");
     let doc =
-        p.bo.confirm_emergency("sara", &id, "called the AR duty officer on the number on file")
-            .await
-            .unwrap();
+        p.bo.confirm_emergency(
+            "sara",
+            &id,
+            "called the AR duty officer on the number on file",
+        )
+        .await
+        .unwrap();
     let confirmation = doc.emergency_flag.unwrap().confirmation.unwrap();
     assert_eq!(confirmation.by, "sara");
     let e =
@@ -160,6 +167,7 @@ async fn a_first_emergency_with_a_new_key_is_held_until_a_second_officer_confirm
             "received",
             "emergency_flagged",
             "decided",
+            "deadline_met",
             "emergency_confirmed",
             "delivered"
         ]

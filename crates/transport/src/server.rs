@@ -98,7 +98,15 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), TransportError> {
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    serve(listener, router, config, Listener::Officer, options, shutdown).await
+    serve(
+        listener,
+        router,
+        config,
+        Listener::Officer,
+        options,
+        shutdown,
+    )
+    .await
 }
 
 /// Which listener a connection is on: the node-to-node one requires a pinned client
@@ -152,8 +160,7 @@ async fn serve(
         match accepted {
             Ok((tcp, addr)) => {
                 connections.spawn(connection(
-                    tcp,
-                    addr,
+                    (tcp, addr),
                     acceptor.clone(),
                     router.clone(),
                     which,
@@ -193,8 +200,7 @@ async fn serve(
 }
 
 async fn connection(
-    tcp: TcpStream,
-    addr: SocketAddr,
+    (tcp, addr): (TcpStream, SocketAddr),
     acceptor: TlsAcceptor,
     router: axum::Router,
     which: Listener,
@@ -207,8 +213,12 @@ async fn connection(
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
             match which {
-                Listener::Node => tracing::warn!(peer = %addr, error = %e, "refused a node-to-node connection at the TLS layer"),
-                Listener::Officer => tracing::warn!(peer = %addr, error = %e, "refused an officer connection at the TLS layer"),
+                Listener::Node => {
+                    tracing::warn!(peer = %addr, error = %e, "refused a node-to-node connection at the TLS layer")
+                }
+                Listener::Officer => {
+                    tracing::warn!(peer = %addr, error = %e, "refused an officer connection at the TLS layer")
+                }
             }
             return;
         }

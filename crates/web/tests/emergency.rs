@@ -83,7 +83,11 @@ async fn the_case_page_shows_the_flag_and_takes_a_second_supervisors_confirmatio
     }
     let officer = h.login("officer").await;
     let p = h.post(Some(&officer), &form, &[("note", "called")]).await;
-    assert_eq!(p.status, StatusCode::FORBIDDEN, "an officer may not confirm");
+    assert_eq!(
+        p.status,
+        StatusCode::FORBIDDEN,
+        "an officer may not confirm"
+    );
 
     let supervisor = h.login("supervisor").await;
     let p = h.get(Some(&supervisor), &page).await;
@@ -132,7 +136,10 @@ async fn the_case_page_shows_the_flag_and_takes_a_second_supervisors_confirmatio
     let p = h.get(Some(&officer), &page).await;
     assert!(p.body.contains("id=\"flag-confirmed\""));
     assert!(p.body.contains("chief"));
-    assert!(p.body.contains("called the duty officer back on the number on file"));
+    assert!(
+        p.body
+            .contains("called the duty officer back on the number on file")
+    );
     assert!(!p.body.contains("id=\"flag-held\""));
     assert!(p.body.contains("<code>emergency_confirmed</code>"));
     let p = h.get(Some(&chief), &page).await;

@@ -148,6 +148,7 @@ fn node(
         log_key: Some(k.log),
         witness_key: Some(k.witness),
         own_party: None,
+        emergency_guard: Default::default(),
     };
     Arc::new(Node::new(store, clock, SeededEntropy::new([seed; 32]), cfg).unwrap())
 }
