@@ -1,9 +1,9 @@
 //! Abuse controls of both listeners: request body limits, per-peer and per-account request
 //! rates, and which client address counts when the node sits behind a reverse proxy.
 //!
-//! - **Bodies.** Every request body is limited before a handler reads it: a declared
-//!   `Content-Length` over the limit is refused at once, and a body sent in chunks is cut off at
-//!   the limit (the extractors then refuse it). Both answer 413 `oversized`. The officer
+//! - **Bodies.** Every request body is limited before a handler reads it: reading stops at the
+//!   limit and the request is refused with 413 `oversized` (a client that waits for
+//!   `100 Continue` with a larger `Content-Length` is refused before it sends the body). The officer
 //!   listener has two limits ([`Limits::body_bytes`] for JSON and forms,
 //!   [`Limits::upload_bytes`] for deliveries, which carry evidence); the node-to-node endpoint
 //!   takes at most one envelope of the protocol's size ([`crate::peer::MAX_BODY`]).
@@ -221,21 +221,39 @@ fn oversized(limit: usize) -> Response {
     .into_response()
 }
 
-/// Refuses a body over `limit` (the error is the limit): at once when its `Content-Length`
-/// says so, else when the handler reads past the limit (the body is wrapped so that reading
-/// fails there).
-pub(crate) fn limit_body(req: Request, limit: usize) -> Result<Request, usize> {
+/// Runs `next` with the body of `req` limited to `limit` bytes: the body is wrapped so that
+/// reading past the limit fails, and every extractor then answers 413, which is given the
+/// stable body (`oversized`) whatever extractor refused it. A client that declared a larger
+/// `Content-Length` and waits for `100 Continue` is refused before it sends anything. (Other
+/// clients are read up to the limit: a sender that is cut off mid-upload without reading the
+/// answer sees a broken connection, not the 413, and a peer's delivery loop would take that for
+/// a network failure to retry.)
+pub(crate) async fn limit_body(req: Request, limit: usize, next: Next) -> Response {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(limit);
+    let waits = req
+        .headers()
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if waits && declared.is_some_and(|n| n > limit as u64) {
+        return oversized(limit);
     }
     let (parts, body) = req.into_parts();
     let limited = http_body_util::Limited::new(body, limit);
-    Ok(Request::from_parts(parts, Body::new(limited)))
+    let response = next
+        .run(Request::from_parts(parts, Body::new(limited)))
+        .await;
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
+        return oversized(limit);
+    }
+    response
 }
 
 /// Whether `path` is a delivery (API or form), which carries evidence and gets the upload
@@ -291,10 +309,7 @@ pub async fn officer_limits(State(l): State<OfficerLimits>, req: Request, next: 
     } else {
         l.limits.body_bytes
     };
-    match limit_body(req, limit) {
-        Ok(req) => next.run(req).await,
-        Err(limit) => oversized(limit),
-    }
+    limit_body(req, limit, next).await
 }
 
 /// The authority that owns a pinned certificate, by its fingerprint.
@@ -342,10 +357,7 @@ pub async fn peer_limits(State(l): State<PeerLimits>, req: Request, next: Next) 
         tracing::warn!(peer = %key, lane, "node-to-node rate limited");
         return too_many(retry, &format!("{lane} from `{key}`"));
     }
-    match limit_body(req, crate::peer::MAX_BODY) {
-        Ok(req) => next.run(req).await,
-        Err(limit) => oversized(limit),
-    }
+    limit_body(req, crate::peer::MAX_BODY, next).await
 }
 
 /// The proxies whose `X-Forwarded-For` the officer listener believes.

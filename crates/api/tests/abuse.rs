@@ -182,13 +182,14 @@ async fn bodies_over_the_limits_are_refused_with_413() {
     .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
     assert_eq!(r.code(), "oversized");
-    // Declared: refused before anything is read.
+    // Declared by a client that waits for `100 Continue`: refused before anything is read.
     let req = Request::builder()
         .method("POST")
         .uri("/v1/cases")
         .header("x-comity-officer", "bruno")
         .header("content-type", "application/json")
         .header("content-length", "5000000")
+        .header("expect", "100-continue")
         .body(Body::from("{}"))
         .unwrap();
     let r = send(&officer, req).await;
@@ -228,9 +229,13 @@ async fn bodies_over_the_limits_are_refused_with_413() {
         .uri("/v1/envelopes")
         .header("content-type", "application/json")
         .header("content-length", (5 * 1024 * 1024).to_string())
+        .header("expect", "100-continue")
         .body(Body::from("{}"))
         .unwrap();
     let r = send(&peer, req).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.code(), "oversized");
+    let r = post_envelope(&peer, vec![b' '; 4 * 1024 * 1024 + 2]).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r.code(), "oversized");
 }

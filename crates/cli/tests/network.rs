@@ -314,12 +314,38 @@ async fn emergency_to_the_24_7_point_of_contact(fed: &Federation) {
         json!({"disposition": "executed"}),
     )
     .await;
-    fed.post(
+    // The first emergency from AR, signed with a key a day old: flagged on receipt, and its data
+    // held until a second officer of the point of contact confirms it.
+    let reasons: Vec<&str> = got["case"]["emergency_flag"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["signing_key_recent", "first_emergency"]);
+    let deliver = json!({"items": [{"name": "subscriber.txt", "content_base64": b64(b"subscriber: +000 555 0100\n")}], "retention_days": 30});
+    fed.refused(
         BO_247,
         &format!("/v1/cases/{id}/deliver"),
-        json!({"items": [{"name": "subscriber.txt", "content_base64": b64(b"subscriber: +000 555 0100\n")}], "retention_days": 30}),
+        deliver.clone(),
+        409,
+        "emergency_unconfirmed",
     )
     .await;
+    let confirmed = fed
+        .http
+        .post(
+            fed.node(BO_247)
+                .url(&format!("/v1/cases/{id}/confirm-emergency")),
+        )
+        .header("X-Comity-Officer", "duty.supervisor")
+        .json(&json!({"note": "called the AR duty officer back"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), reqwest::StatusCode::OK);
+    fed.post(BO_247, &format!("/v1/cases/{id}/deliver"), deliver)
+        .await;
     let ar = fed.state(AR, &id, "delivered").await;
     assert_eq!(len(&ar["case"]["deliveries"][0]["items"]), 1);
 }
