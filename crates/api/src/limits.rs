@@ -14,8 +14,10 @@
 //!   emergencies (`X-Comity-Priority: emergency`, which the `Deliverer` sets on priority-0
 //!   messages): a flood of ordinary traffic never empties the emergency budget, and a peer that
 //!   marks everything as an emergency only spends its own emergency budget. The sender's
-//!   delivery loop retries 429 with backoff. On the officer listener the key is the account
-//!   (session or trusted officer header), else the client address; assets are not counted.
+//!   delivery loop retries 429 with backoff. On the officer listener the key is the account of
+//!   the session; assets, requests without a session (the login page, whose failures have a
+//!   limit of their own, and the public log) and the trusted officer header (the operator's own
+//!   scripts) are not counted.
 //! - **Proxies.** With [`forwarded_client`], a request whose TCP peer is one of the configured
 //!   proxies counts as coming from the address that proxy appended to `X-Forwarded-For` (the
 //!   right-most one that is not itself a trusted proxy); anyone else's `X-Forwarded-For` is
@@ -65,7 +67,7 @@ pub struct Limits {
     pub body_bytes: usize,
     /// The largest delivery body (`POST /v1/cases/{id}/deliver` and the delivery form).
     pub upload_bytes: usize,
-    /// Requests per officer account (or client address without one); `None`: no limit.
+    /// Requests per officer account (session); `None`: no limit.
     pub officer: Option<Rate>,
     /// Envelopes per sending authority; `None`: no limit.
     pub peer: Option<Rate>,
@@ -290,13 +292,14 @@ pub async fn officer_limits(State(l): State<OfficerLimits>, req: Request, next: 
     if let Some(rate) = &l.rate
         && !path.starts_with("/assets/")
     {
-        let key = match req.extensions().get::<comity_web::Actor>() {
-            Some(actor) => Some(format!("account {}", actor.username)),
-            None => req
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| format!("address {}", c.0.ip())),
-        };
+        // People, by their account. Not counted: the trusted officer header (the operator's own
+        // scripts, on loopback unless configured otherwise) and requests without a session
+        // (the login page, whose failures have their own limit, and the public log and report).
+        let key = req
+            .extensions()
+            .get::<comity_web::Actor>()
+            .filter(|actor| matches!(actor.via, comity_web::auth::Via::Session { .. }))
+            .map(|actor| format!("account {}", actor.username));
         if let Some(key) = key
             && let Err(retry) = rate.take(&key)
         {
@@ -390,7 +393,7 @@ pub fn client_behind_proxies(
 }
 
 /// Puts the client address that trusted proxies vouch for in place of the TCP peer's
-/// (`ConnectInfo`), for the login limit and the per-address rate.
+/// (`ConnectInfo`), for the login limit per address.
 pub async fn forwarded_client(
     State(trusted): State<TrustedProxies>,
     mut req: Request,

@@ -78,8 +78,8 @@ pub struct ServeConfig {
     #[serde(default)]
     pub tls: Option<TlsSettings>,
     /// Reverse proxies in front of the officer listener: a request from one of these addresses
-    /// counts as coming from the address it appended to `X-Forwarded-For` (login limit,
-    /// per-address rate). Nobody else's `X-Forwarded-For` is believed. Default: none.
+    /// counts as coming from the address it appended to `X-Forwarded-For` (the login limit per
+    /// address). Nobody else's `X-Forwarded-For` is believed. Default: none.
     #[serde(default)]
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Body limits and request rates of both listeners (`[limits]`).
@@ -190,7 +190,7 @@ pub struct LimitSettings {
     pub body_bytes: Option<usize>,
     /// The largest delivery body, API or form (default 8 MiB).
     pub upload_bytes: Option<usize>,
-    /// Requests per minute of one officer account (default 600; 0: no limit).
+    /// Requests per minute of one officer account's sessions (default 600; 0: no limit).
     pub officer_requests_per_minute: Option<u32>,
     /// Requests one account may make at once (default 120).
     pub officer_burst: Option<u32>,
@@ -488,8 +488,7 @@ pub async fn start(
         .officer_router_with_ui(auth, ui)
         .layer(axum::middleware::from_fn(wake_delivery.clone()));
     if !config.trusted_proxies.is_empty() {
-        // Outermost: the login limit and the per-address rate see the address the proxy vouches
-        // for.
+        // Outermost: the login limit sees the address the proxy vouches for.
         officer_router = officer_router.layer(axum::middleware::from_fn_with_state(
             comity_api::limits::TrustedProxies(Arc::new(config.trusted_proxies.clone())),
             comity_api::limits::forwarded_client,

@@ -207,7 +207,7 @@ async fn the_officer_listener_over_tls_with_secure_cookies_and_limits() {
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(r.text().await.unwrap().contains("\"oversized\""));
 
-    // ana's budget: 10 at once (the login took none of it: it counted against the address).
+    // ana's budget: 10 at once (the login took none of it: it had no session yet).
     let session = format!("{COOKIE_NAME}={ana}");
     let mut limited = None;
     for i in 0..12 {
