@@ -233,6 +233,7 @@ fn node(k: &Keys, clock: Arc<ManualClock>, seed: u8, store: SqliteStore) -> Fuzz
         log_key: Some(k.log.clone()),
         witness_key: Some(k.witness.clone()),
         own_party: None,
+        emergency_guard: Default::default(),
     };
     Node::new(store, clock, SeededEntropy::new([seed; 32]), cfg).unwrap()
 }

@@ -2277,9 +2277,12 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             ],
         )?;
         let Some(flag) = doc.emergency_flag.as_mut() else {
-            return Err(NodeError::BadInput(format!(
-                "case `{case}` is not a flagged emergency request: there is nothing to confirm"
-            )));
+            return Err(NodeError::IllegalTransition {
+                case: case.to_owned(),
+                state: "not flagged".into(),
+                action: "confirm the emergency",
+                allowed: "a flagged emergency not yet confirmed".into(),
+            });
         };
         if let Some(c) = &flag.confirmation {
             return Err(NodeError::IllegalTransition {

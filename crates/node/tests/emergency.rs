@@ -214,7 +214,7 @@ async fn a_usual_emergency_is_not_flagged_and_ordinary_requests_never_are() {
         p.bo.confirm_emergency("sara", &case.id, "n")
             .await
             .unwrap_err();
-    assert_eq!(e.code(), "bad_input", "nothing to confirm: {e}");
+    assert_eq!(e.code(), "illegal_transition", "nothing to confirm: {e}");
 
     // A guard turned off flags nothing.
     let p = pair_with(EmergencyGuard::off()).await;
