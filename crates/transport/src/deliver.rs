@@ -318,11 +318,6 @@ where
         lane: Lane,
         tasks: &mut JoinSet<Tally>,
     ) -> Result<(), TransportError> {
-        // A chain in flight while the outbox is read may deliver and end before the rows are
-        // looked at: its rows as read are stale (on SQLite, where the claim is the due list,
-        // they still show what it has just delivered), so such a chain waits for the next pass,
-        // which its end wakes, instead of sending its messages a second time.
-        let busy_before = lock(&self.chains).busy.clone();
         // The time the held chains are compared with is taken before the claim: a chain whose
         // failed message becomes due while the claim runs is not let go with only the later
         // messages the claim returned (the failed one was not due when it read), which would
@@ -350,7 +345,7 @@ where
         for (key, to, chain) in order {
             {
                 let mut chains = lock(&self.chains);
-                if chains.busy.contains(&key) || busy_before.contains(&key) {
+                if chains.busy.contains(&key) {
                     continue;
                 }
                 if let Some(&until) = chains.held.get(&key) {
@@ -386,6 +381,10 @@ where
         let Ok(_permit) = permits.acquire_owned().await else {
             return tally;
         };
+        // The pass that read these rows may have overlapped an earlier chain of this case,
+        // which has delivered some of them since (on SQLite the claim is the due list and
+        // leases nothing): what is delivered by now is not sent again.
+        let chain = self.undelivered(chain).await;
         for row in chain {
             let outcome = self.send(&row).await;
             if let Err(e) = self.record(lane, &key, &row, &outcome).await {
@@ -408,6 +407,30 @@ where
             self.lane(lane).wake.notify_one();
         }
         tally
+    }
+
+    /// The rows of `chain` (one case's) not yet marked delivered, as the store says now.
+    async fn undelivered(&self, chain: Vec<OutboxRow>) -> Vec<OutboxRow> {
+        let Some(case) = chain.first().and_then(|r| r.case_id.clone()) else {
+            return chain;
+        };
+        match self.node.store().outbox(Some(&case)).await {
+            Ok(rows) => {
+                let delivered: HashSet<String> = rows
+                    .into_iter()
+                    .filter(|r| r.delivered_at.is_some())
+                    .map(|r| r.id)
+                    .collect();
+                chain
+                    .into_iter()
+                    .filter(|r| !delivered.contains(&r.id))
+                    .collect()
+            }
+            Err(e) => {
+                tracing::warn!(case = %case, error = %e, "reading the case's outbox again failed; sending as read");
+                chain
+            }
+        }
     }
 
     async fn record(
