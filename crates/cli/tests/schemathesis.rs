@@ -82,9 +82,8 @@ fn run(st: &str, what: &str, schema: &str, report: &Path, args: &[&str]) {
     // The summary, for the test's output.
     let summary: Vec<&str> = stdout
         .lines()
-        .filter(|l| {
-            l.contains("passed") || l.contains("Test cases") || l.contains("API Operations")
-        })
+        .filter(|l| l.contains("generated") || l.contains("Tested:"))
+        .map(str::trim)
         .collect();
     eprintln!(
         "schemathesis, {what}: {} in {:.1?}",
