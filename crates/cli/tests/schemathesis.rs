@@ -82,7 +82,7 @@ fn run(st: &str, what: &str, schema: &str, report: &Path, args: &[&str]) {
     // The summary, for the test's output.
     let summary: Vec<&str> = stdout
         .lines()
-        .filter(|l| l.contains("generated") || l.contains("Tested:"))
+        .filter(|l| l.contains(" generated,") || l.trim_start().starts_with("Tested:"))
         .map(str::trim)
         .collect();
     eprintln!(
