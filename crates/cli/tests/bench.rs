@@ -11,8 +11,19 @@
 use serde_json::Value;
 use std::process::Command;
 
+/// The runs pick free ports by binding and releasing them; two runs at once in this binary
+/// could take each other's, so they take turns.
+static PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn ports() -> std::sync::MutexGuard<'static, ()> {
+    PORTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[test]
 fn quick_roundtrip_answers_every_request_and_reports_each_level() {
+    let _ports = ports();
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_comity"))
         .args([
@@ -124,6 +135,7 @@ fn one_replica_then_two_on_postgres() {
             return;
         }
     };
+    let _ports = ports();
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_comity"))
         .args([
