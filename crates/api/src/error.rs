@@ -68,6 +68,10 @@ pub fn node_status(e: &NodeError, surface: Surface) -> StatusCode {
         // Held until a second officer confirms the emergency: the state must change first.
         (NodeError::EmergencyUnconfirmed(_), _) => StatusCode::CONFLICT,
         (NodeError::SecondOfficerRequired(_), _) => StatusCode::FORBIDDEN,
+        // Withheld until its conditions are answered: the state must change first.
+        (NodeError::InformationWithheld(_), _) => StatusCode::CONFLICT,
+        // No matching authorisation of the original sender (UNCC 36(3)).
+        (NodeError::TransferNotAuthorised(_), _) => StatusCode::FORBIDDEN,
         (
             NodeError::ReasonsRequired(_)
             | NodeError::GroundExcluded { .. }

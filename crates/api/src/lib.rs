@@ -11,6 +11,7 @@
 //!
 //! Build both routers from one [`Api`] so that `/metrics` counts the requests of both.
 
+mod cooperation;
 pub mod error;
 pub mod limits;
 mod log;
@@ -112,6 +113,36 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
                 confirm_emergency::<S, C, E>,
             )
             .get("/v1/cases/{id}/items/{item}", item::<S, C, E>)
+            .post("/v1/information", cooperation::send_information::<S, C, E>)
+            .post(
+                "/v1/cases/{id}/conditions",
+                cooperation::conditions::<S, C, E>,
+            )
+            .post(
+                "/v1/cases/{id}/information-decision",
+                cooperation::information_decision::<S, C, E>,
+            )
+            .post(
+                "/v1/cases/{id}/disclosure-notice",
+                cooperation::disclosure_notice::<S, C, E>,
+            )
+            .post(
+                "/v1/cases/{id}/transfers",
+                cooperation::request_transfer::<S, C, E>,
+            )
+            .post(
+                "/v1/cases/{id}/transfers/{transfer}/grant",
+                cooperation::grant_transfer::<S, C, E>,
+            )
+            .post(
+                "/v1/cases/{id}/transfers/{transfer}/refuse",
+                cooperation::refuse_transfer::<S, C, E>,
+            )
+            .post(
+                "/v1/cases/{id}/transfers/{transfer}/revoke",
+                cooperation::revoke_transfer::<S, C, E>,
+            )
+            .post("/v1/cases/{id}/forward", cooperation::forward::<S, C, E>)
             .get("/v1/deadlines/due", due::<S, C, E>)
             .get("/v1/audit", audit::<S, C, E>)
             .get("/v1/log/alarms", alarms::<S, C, E>)

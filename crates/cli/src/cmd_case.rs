@@ -262,6 +262,13 @@ pub enum CaseCommand {
         #[arg(long, value_name = "TEXT")]
         note: String,
     },
+    /// Spontaneous information (UNCC 40(4)–(5), BUD 26): send, accept, decline, release,
+    /// withdraw, disclose.
+    #[command(subcommand)]
+    Spontaneous(crate::cmd_transfer::SpontaneousCommand),
+    /// Onward transfer of data received (UNCC 36(3)): request, grant, refuse, revoke, forward.
+    #[command(subcommand)]
+    Transfer(crate::cmd_transfer::TransferCommand),
     /// Export a delivered item to a file (recorded in the audit trail).
     Item {
         #[command(flatten)]
@@ -321,6 +328,8 @@ pub fn run(cmd: CaseCommand) -> ExitCode {
         | CaseCommand::Close { node, .. }
         | CaseCommand::ConfirmEmergency { node, .. }
         | CaseCommand::Item { node, .. } => node.json,
+        CaseCommand::Spontaneous(c) => c.node().json,
+        CaseCommand::Transfer(c) => c.node().json,
     };
     run_async(json, dispatch(cmd))
 }
@@ -583,6 +592,8 @@ async fn dispatch(cmd: CaseCommand) -> Result<(), Failure> {
             let doc = h.node.confirm_emergency(h.officer()?, &case, &note).await?;
             changed(&h, "confirmed the emergency of", &doc, false)
         }
+        CaseCommand::Spontaneous(c) => crate::cmd_transfer::spontaneous(c).await,
+        CaseCommand::Transfer(c) => crate::cmd_transfer::transfer(c).await,
         CaseCommand::Item {
             node,
             case,
@@ -1103,6 +1114,7 @@ fn render_view(v: &CaseView) -> String {
             t.push_str(&format!("    {}: {}\n", r.code, r.detail));
         }
     }
+    t.push_str(&crate::cmd_transfer::view_lines(c));
     if let Some(r) = &c.closed_reason {
         t.push_str(&format!("  closed: {r}\n"));
     }

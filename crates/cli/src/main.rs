@@ -19,6 +19,7 @@ mod cmd_node;
 mod cmd_report;
 mod cmd_serve;
 mod cmd_support;
+mod cmd_transfer;
 mod cmd_transport;
 mod cmd_user;
 mod diag;

@@ -230,6 +230,21 @@ fn api_request(action: Action) -> Option<(reqwest::Method, &'static str, serde_j
             json!({"note": "called back"}),
         ),
         Action::Maintenance => (M::POST, "/v1/maintenance/sweep", nothing),
+        Action::Inform => (
+            M::POST,
+            "/v1/cases/no-such-case/conditions",
+            json!({"accept": true}),
+        ),
+        Action::RequestTransfer => (
+            M::POST,
+            "/v1/cases/no-such-case/transfers",
+            json!({"items": ["none"], "to": "ca-central-authority", "purpose": "p"}),
+        ),
+        Action::AuthoriseTransfer => (
+            M::POST,
+            "/v1/cases/no-such-case/transfers/none/grant",
+            json!({"text": "t"}),
+        ),
         // Public (the report), or not on the API (the directory, the treaty browser and
         // accounts are pages and commands): the matrix alone is checked for them.
         Action::ViewReport | Action::ViewDirectory | Action::ViewTreaty | Action::ManageUsers => {

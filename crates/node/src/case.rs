@@ -295,6 +295,14 @@ pub struct CaseDoc {
     /// confirms it (see [`EmergencyFlag`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emergency_flag: Option<EmergencyFlag>,
+    /// Set when the case is spontaneous information (UNCC 40(4), BUD 26) rather than a treaty
+    /// request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub information: Option<Information>,
+    /// Requests to forward data received in this case to a third Party, and their answers
+    /// (UNCC 36(3)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transfers: Vec<Transfer>,
 }
 
 /// Why an emergency request was held on receipt, and who confirmed it.
@@ -403,4 +411,206 @@ pub struct ProductionOrder {
     /// The provider must not disclose the order or its substance, in particular to the subject.
     pub confidential: bool,
     pub instructions: Option<String>,
+}
+
+/// Spontaneous information (UNCC 40(4)–(5), BUD 26): information an authority forwards to
+/// another Party's authority without a request, with the conditions it sets. Not a treaty
+/// request: the engine does not decide it, and the treaty use cases refuse it. A case carrying
+/// it has its own states ([`InformationStatus`]); the case row's state follows them
+/// (`sent`/`received` while offered, `consulting` while the sender decides after the
+/// recipient said it cannot comply, `delivered` once open, `closed` when withdrawn).
+///
+/// On the recipient's node the text and the items are sealed at rest on receipt and cannot be
+/// opened while the conditions are not accepted (`text` is `None` until then).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Information {
+    /// The provisions it is forwarded under: UNCC 40(4) or BUD 26 (for a forwarding under an
+    /// onward-transfer authorisation, the authorisation's provisions).
+    pub cites: Vec<String>,
+    /// The information; on the recipient's node `None` while it is withheld.
+    pub text: Option<String>,
+    pub conditions: InformationConditions,
+    pub status: InformationStatus,
+    /// The items forwarded with it (on the recipient's node: sealed at rest under the case).
+    pub items: Vec<ItemRef>,
+    /// On the recipient's node: the sealed item holding the text while it is withheld.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_item: Option<String>,
+    /// The recipient's answer to the conditions: accepted (bound by them) or cannot comply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Exchange>,
+    /// The sender's decision after the recipient said it cannot comply: provide it anyway or
+    /// withdraw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_decision: Option<Exchange>,
+    /// Notices of a disclosure of exculpatory information (UNCC 40(5)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disclosures: Vec<Exchange>,
+    /// Set when the information is data forwarded on under an onward-transfer authorisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded: Option<Forwarded>,
+}
+
+/// The conditions a sender sets on spontaneous information (UNCC 40(4); BUD 26).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InformationConditions {
+    /// Keep the information confidential.
+    #[serde(default)]
+    pub confidential: bool,
+    /// A restriction on its use (e.g. only for the investigation named).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_restriction: Option<String>,
+    /// Other conditions, in the sender's words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other: Vec<String>,
+}
+
+impl InformationConditions {
+    /// No condition at all: the information is open on arrival.
+    pub fn is_empty(&self) -> bool {
+        !self.confidential && self.use_restriction.is_none() && self.other.is_empty()
+    }
+}
+
+/// Where spontaneous information is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InformationStatus {
+    /// Forwarded without conditions: open on arrival.
+    Unconditional,
+    /// Forwarded with conditions the recipient has not answered yet: withheld.
+    Offered,
+    /// The recipient accepted the conditions and is bound by them.
+    Accepted,
+    /// The recipient said it cannot comply; withheld until the sender decides.
+    Declined,
+    /// The sender decided to provide it anyway after the recipient said it cannot comply.
+    Released,
+    /// The sender decided not to provide it; the recipient's sealed copy is destroyed.
+    Withdrawn,
+}
+
+impl InformationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InformationStatus::Unconditional => "unconditional",
+            InformationStatus::Offered => "offered",
+            InformationStatus::Accepted => "accepted",
+            InformationStatus::Declined => "declined",
+            InformationStatus::Released => "released",
+            InformationStatus::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// Whether the recipient may open the information.
+    pub fn open(self) -> bool {
+        matches!(
+            self,
+            InformationStatus::Unconditional
+                | InformationStatus::Accepted
+                | InformationStatus::Released
+        )
+    }
+}
+
+/// Where forwarded data came from: the case it was received in, its original sender, and the
+/// authorisation it was forwarded under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Forwarded {
+    /// The case (on the forwarding node and its original sender) the data were received in.
+    pub from_case: String,
+    /// The authority that sent the data first and authorised the onward transfer.
+    pub original_sender: String,
+    /// The authorisation's id.
+    pub authorisation: String,
+    /// The reference of the authorisation in written form, if the sender gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_reference: Option<String>,
+}
+
+/// A request to forward data received in a case to a third Party, and its answer (UNCC 36(3);
+/// SAP2 14(10), unverified). Kept on both nodes of the case under the same id: the receiver
+/// asks, the original sender authorises or refuses (and may revoke), and the receiver forwards
+/// only under a matching authorisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    pub id: String,
+    /// The items to forward, as both nodes know them (name and SHA-256).
+    pub items: Vec<TransferItem>,
+    /// The authority of the third Party (another State's, or an international organisation's).
+    pub to: String,
+    /// Why.
+    pub purpose: String,
+    pub cites: Vec<String>,
+    pub requested_by: String,
+    pub requested_at: String,
+    pub status: TransferStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<TransferAnswer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<Exchange>,
+    /// What was forwarded under the authorisation (the receiver's record).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forwards: Vec<Forward>,
+}
+
+/// An item named by a transfer request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferItem {
+    pub name: String,
+    pub sha256: String,
+}
+
+/// Where a transfer request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferStatus {
+    Requested,
+    Authorised,
+    Refused,
+    Revoked,
+}
+
+impl TransferStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferStatus::Requested => "requested",
+            TransferStatus::Authorised => "authorised",
+            TransferStatus::Refused => "refused",
+            TransferStatus::Revoked => "revoked",
+        }
+    }
+}
+
+/// The original sender's answer to a transfer request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferAnswer {
+    pub by: String,
+    pub at: String,
+    pub text: String,
+    /// The reference of the authorisation given in written form (UNCC 36(3): the sender "may
+    /// require that the authorization be provided in written form").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_reference: Option<String>,
+    /// The last day (inclusive) the authorisation may be used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+/// One forwarding under an authorisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Forward {
+    pub at: String,
+    pub by: String,
+    /// The case the forwarded data travel in (an information case to the third Party, whose
+    /// `request_envelope` is the envelope that carried them).
+    pub case: String,
+    pub items: Vec<TransferItem>,
 }

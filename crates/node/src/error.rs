@@ -50,6 +50,14 @@ pub enum NodeError {
     /// The same officer may not both handle a flagged emergency and confirm it.
     #[error("{0}")]
     SecondOfficerRequired(String),
+    /// Data received in a case may not be forwarded to a third Party without a matching
+    /// authorisation of their original sender (UNCC 36(3)); the message says what is missing.
+    #[error("{0}")]
+    TransferNotAuthorised(String),
+    /// Spontaneous information withheld until its conditions are accepted (or the sender
+    /// provides it anyway).
+    #[error("{0}")]
+    InformationWithheld(String),
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -76,6 +84,8 @@ impl NodeError {
             NodeError::Conflict => "conflict",
             NodeError::EmergencyUnconfirmed(_) => "emergency_unconfirmed",
             NodeError::SecondOfficerRequired(_) => "second_officer_required",
+            NodeError::TransferNotAuthorised(_) => "transfer_not_authorised",
+            NodeError::InformationWithheld(_) => "information_withheld",
             NodeError::Store(_) => "storage",
             NodeError::Internal(_) => "internal",
         }

@@ -1,8 +1,11 @@
 //! What nodes say to each other about a case: one payload type per envelope kind. Every payload
 //! names the case by the id the requesting node gave it, which both nodes use.
 
-use crate::case::{CustodyEntry, DataConditions, Disposition, MissingContent, ProductionOrder};
-use comity_types::{Content, Ground};
+use crate::case::{
+    CustodyEntry, DataConditions, Disposition, Forwarded, InformationConditions, MissingContent,
+    ProductionOrder, TransferItem,
+};
+use comity_types::{Content, Ground, Instrument};
 use serde::{Deserialize, Serialize};
 
 /// Envelope kinds, as they appear in the envelope's `kind`.
@@ -21,6 +24,21 @@ pub mod kinds {
     pub const PRODUCTION_ORDER: &str = "case.production_order";
     /// The provider's objection to a production order, with its reasons.
     pub const PRODUCTION_OBJECTION: &str = "case.production_objection";
+    /// Spontaneous information (UNCC 40(4), BUD 26), or data forwarded on under an
+    /// onward-transfer authorisation.
+    pub const INFORMATION: &str = "case.information";
+    /// The recipient's answer to the conditions of spontaneous information.
+    pub const INFORMATION_REPLY: &str = "case.information_reply";
+    /// The sender's decision after the recipient said it cannot comply (BUD 26).
+    pub const INFORMATION_DECISION: &str = "case.information_decision";
+    /// Notice of a disclosure of exculpatory information (UNCC 40(5)).
+    pub const DISCLOSURE_NOTICE: &str = "case.disclosure_notice";
+    /// A request to forward data received in a case to a third Party (UNCC 36(3)).
+    pub const TRANSFER_REQUEST: &str = "case.transfer_request";
+    /// The original sender's authorisation or refusal of an onward transfer.
+    pub const TRANSFER_ANSWER: &str = "case.transfer_answer";
+    /// The original sender withdraws an authorisation it gave.
+    pub const TRANSFER_REVOKED: &str = "case.transfer_revoked";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,4 +142,85 @@ pub struct ProductionOrderMsg {
     /// The order serves an emergency (it travels in the emergency lane).
     #[serde(default)]
     pub emergency: bool,
+}
+
+/// Spontaneous information, or data forwarded on under an onward-transfer authorisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InformationMsg {
+    pub case: String,
+    /// The case's salt for the transparency log (absent between authorities of one Party,
+    /// whose exchange is not logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    pub basis: Instrument,
+    pub cites: Vec<String>,
+    pub text: String,
+    pub items: Vec<ResultItem>,
+    pub conditions: InformationConditions,
+    pub custody: Vec<CustodyEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded: Option<Forwarded>,
+}
+
+/// The recipient's answer to the conditions: accepted (bound by them) or cannot comply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InformationReplyMsg {
+    pub case: String,
+    pub accepted: bool,
+    pub text: String,
+}
+
+/// The sender's decision after the recipient said it cannot comply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InformationDecisionMsg {
+    pub case: String,
+    pub release: bool,
+    pub text: String,
+}
+
+/// Notice of a disclosure of exculpatory information (UNCC 40(5)): before it (`prior`), or
+/// without delay after it when advance notice was not possible.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosureNoticeMsg {
+    pub case: String,
+    pub prior: bool,
+    pub text: String,
+}
+
+/// A request to forward items received in a case to a third Party.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequestMsg {
+    pub case: String,
+    pub transfer: String,
+    pub items: Vec<TransferItem>,
+    pub to: String,
+    pub purpose: String,
+}
+
+/// The original sender's answer to a transfer request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferAnswerMsg {
+    pub case: String,
+    pub transfer: String,
+    pub authorised: bool,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+/// The original sender withdraws an authorisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRevokedMsg {
+    pub case: String,
+    pub transfer: String,
+    pub text: String,
 }

@@ -23,7 +23,11 @@ use comity_types::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
+mod spontaneous;
+mod transfer;
 mod witness;
+pub use spontaneous::{InformationInput, information_cites};
+pub use transfer::{ForwardInput, GrantInput, TransferInput, transfer_cites};
 pub use witness::*;
 
 /// Who this node is: its authority id, keys, the directory it trusts, and its calendar.
@@ -404,6 +408,14 @@ fn require(
             allowed: "treaty requests only; this case is a domestic production order".into(),
         });
     }
+    if doc.information.is_some() {
+        return Err(NodeError::IllegalTransition {
+            case: doc.id.clone(),
+            state: doc.state.as_str().to_owned(),
+            action,
+            allowed: "treaty requests only; this case is spontaneous information".into(),
+        });
+    }
     require_side(doc, side, action, allowed)
 }
 
@@ -654,6 +666,9 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
     fn case_leaf(&self, doc: &CaseDoc, event: Event) -> Result<Option<Leaf>, NodeError> {
         if doc.production_order.is_some() {
             return Ok(None);
+        }
+        if doc.information.is_some() {
+            return self.information_leaf(doc, event);
         }
         let Some(salt) = doc.salt.as_deref() else {
             return Ok(None);
@@ -928,6 +943,8 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             received: Vec::new(),
             salt: Some(salt),
             emergency_flag: None,
+            information: None,
+            transfers: Vec::new(),
         };
         let now = self.now_ms();
         let mut w = Writer::new(now);
@@ -2030,6 +2047,8 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             received: Vec::new(),
             salt: None,
             emergency_flag: None,
+            information: None,
+            transfers: Vec::new(),
         };
         pdoc.children.push(id.clone());
         let now = self.now_ms();
@@ -2174,7 +2193,11 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         doc.closed_reason = Some(reason.to_owned());
         let mut w = Writer::new(self.now_ms());
         self.cancel_deadlines(&mut w, case).await?;
-        if doc.side == Side::Requesting && doc.request_envelope.is_some() {
+        // Spontaneous information is closed on each side alone: nothing was requested.
+        if doc.side == Side::Requesting
+            && doc.request_envelope.is_some()
+            && doc.information.is_none()
+        {
             let msg = messages::TextMsg {
                 case: doc.id.clone(),
                 text: reason.to_owned(),
@@ -2805,6 +2828,8 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     received: Vec::new(),
                     salt: Some(msg.salt.clone()),
                     emergency_flag: None,
+                    information: None,
+                    transfers: Vec::new(),
                 };
                 if let Some(hours) = doc.respond_within_hours {
                     let due = now + i64::from(hours) * 3_600_000;
@@ -3039,6 +3064,8 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     received: Vec::new(),
                     salt: None,
                     emergency_flag: None,
+                    information: None,
+                    transfers: Vec::new(),
                 };
                 w.deadline(
                     &doc.id,
@@ -3224,6 +3251,22 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 self.finish_message(w, row, doc, "closed_by_counterpart", from, envelope)
                     .await
             }
+            kinds::INFORMATION => self.receive_information(from, envelope, payload).await,
+            kinds::INFORMATION_REPLY => {
+                self.receive_information_reply(from, envelope, payload)
+                    .await
+            }
+            kinds::INFORMATION_DECISION => {
+                self.receive_information_decision(from, envelope, payload)
+                    .await
+            }
+            kinds::DISCLOSURE_NOTICE => {
+                self.receive_disclosure_notice(from, envelope, payload)
+                    .await
+            }
+            kinds::TRANSFER_REQUEST => self.receive_transfer_request(from, envelope, payload).await,
+            kinds::TRANSFER_ANSWER => self.receive_transfer_answer(from, envelope, payload).await,
+            kinds::TRANSFER_REVOKED => self.receive_transfer_revoked(from, envelope, payload).await,
             other => Err(NodeError::BadInput(format!(
                 "unknown message kind `{other}`"
             ))),
@@ -3493,6 +3536,8 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             .into_iter()
             .find(|i| i.id == item)
             .ok_or_else(|| NodeError::NotFound(format!("no item `{item}` in case `{case}`")))?;
+        let (_, doc) = self.load(case).await?;
+        self.check_open(&doc)?;
         let bytes = open_sealed(&row)?;
         let mut w = Writer::new(self.now_ms());
         w.audit(officer, "export", Some(case), json!({"item": item}));

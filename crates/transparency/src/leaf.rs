@@ -46,11 +46,38 @@ pub enum Event {
     PreservationExpired,
     /// The node adopted a new version of the directory; `directory` is its number.
     DirectoryChanged,
+    /// Spontaneous information (UNCC 40(4), BUD 26), or data forwarded on under an
+    /// onward-transfer authorisation, was sent; `requesting` is the providing Party.
+    InformationSent,
+    /// Spontaneous information, or forwarded data, was received (withheld while its
+    /// conditions are not accepted).
+    InformationReceived,
+    /// The recipient accepted the conditions of spontaneous information and is bound by them.
+    ConditionsAccepted,
+    /// The recipient said it cannot comply with the conditions (BUD 26).
+    ConditionsDeclined,
+    /// The sender provided the information anyway after the recipient said it cannot comply.
+    InformationReleased,
+    /// The sender withdrew the information after the recipient said it cannot comply.
+    InformationWithdrawn,
+    /// The recipient gave notice of a disclosure of exculpatory information (UNCC 40(5)).
+    DisclosureNotified,
+    /// The receiver of data asked its original sender to authorise an onward transfer to a
+    /// third Party (UNCC 36(3)).
+    TransferRequested,
+    /// The original sender authorised the onward transfer.
+    TransferAuthorised,
+    /// The original sender refused the onward transfer.
+    TransferRefused,
+    /// The original sender revoked an authorisation it gave.
+    TransferRevoked,
+    /// Data were forwarded to a third Party under an authorisation.
+    DataForwarded,
 }
 
 impl Event {
     /// Every event, in canonical order.
-    pub const ALL: [Event; 11] = [
+    pub const ALL: [Event; 23] = [
         Event::RequestSent,
         Event::RequestReceived,
         Event::EnvelopeRefused,
@@ -62,6 +89,18 @@ impl Event {
         Event::DataDelivered,
         Event::PreservationExpired,
         Event::DirectoryChanged,
+        Event::InformationSent,
+        Event::InformationReceived,
+        Event::ConditionsAccepted,
+        Event::ConditionsDeclined,
+        Event::InformationReleased,
+        Event::InformationWithdrawn,
+        Event::DisclosureNotified,
+        Event::TransferRequested,
+        Event::TransferAuthorised,
+        Event::TransferRefused,
+        Event::TransferRevoked,
+        Event::DataForwarded,
     ];
 
     /// The wire spelling.
@@ -78,6 +117,18 @@ impl Event {
             Event::DataDelivered => "data_delivered",
             Event::PreservationExpired => "preservation_expired",
             Event::DirectoryChanged => "directory_changed",
+            Event::InformationSent => "information_sent",
+            Event::InformationReceived => "information_received",
+            Event::ConditionsAccepted => "conditions_accepted",
+            Event::ConditionsDeclined => "conditions_declined",
+            Event::InformationReleased => "information_released",
+            Event::InformationWithdrawn => "information_withdrawn",
+            Event::DisclosureNotified => "disclosure_notified",
+            Event::TransferRequested => "transfer_requested",
+            Event::TransferAuthorised => "transfer_authorised",
+            Event::TransferRefused => "transfer_refused",
+            Event::TransferRevoked => "transfer_revoked",
+            Event::DataForwarded => "data_forwarded",
         }
     }
 

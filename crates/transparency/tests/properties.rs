@@ -17,7 +17,7 @@ fn pick<T: Code>(i: usize) -> T {
 
 prop_compose! {
     fn leaf()(
-        event in 0usize..11,
+        event in 0usize..Event::ALL.len(),
         day in 0i32..3000,
         salt in any::<[u8; 32]>(),
         parties in (0u8..26, 1u8..26),

@@ -216,10 +216,18 @@ pub enum Action {
     /// The treaty browser.
     ViewTreaty,
     ManageUsers,
+    /// Spontaneous information (UNCC 40(4)–(5), BUD 26): forward it, answer its conditions,
+    /// decide after the recipient cannot comply, give notice of an exculpatory disclosure.
+    Inform,
+    /// Ask the original sender to authorise an onward transfer of data received (UNCC 36(3)),
+    /// and forward under an authorisation.
+    RequestTransfer,
+    /// As the original sender, authorise, refuse or revoke an onward transfer.
+    AuthoriseTransfer,
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 29] = [
         Action::ListCases,
         Action::ViewCase,
         Action::Compose,
@@ -246,6 +254,9 @@ impl Action {
         Action::ViewDirectory,
         Action::ViewTreaty,
         Action::ManageUsers,
+        Action::Inform,
+        Action::RequestTransfer,
+        Action::AuthoriseTransfer,
     ];
 }
 
@@ -273,7 +284,10 @@ pub fn allowed(role: Role, action: Action) -> bool {
         | A::Notify
         | A::Extend
         | A::ProductionOrder
-        | A::Object => matches!(role, Role::Officer | Role::Supervisor),
+        | A::Object
+        | A::Inform
+        | A::RequestTransfer
+        | A::AuthoriseTransfer => matches!(role, Role::Officer | Role::Supervisor),
         // A refusal is a supervisor's decision.
         A::Refuse => role == Role::Supervisor,
         A::ViewAudit => matches!(role, Role::Supervisor | Role::Auditor),

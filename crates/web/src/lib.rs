@@ -62,8 +62,14 @@ pub fn api_action(method: &Method, path: &str) -> Option<Action> {
             "object" => Action::Object,
             "close" => Action::Close,
             "confirm-emergency" => Action::ConfirmEmergency,
+            "conditions" | "information-decision" | "disclosure-notice" => Action::Inform,
+            "transfers" | "forward" => Action::RequestTransfer,
             _ => return None,
         },
+        ["information"] if post => Action::Inform,
+        ["cases", _, "transfers", _, "grant" | "refuse" | "revoke"] if post => {
+            Action::AuthoriseTransfer
+        }
         ["deadlines", "due"] if get => Action::ListCases,
         ["audit"] if get => Action::ViewAudit,
         // The witness's alarms: read by everyone at the node; resolved by a supervisor or the

@@ -1639,8 +1639,11 @@ fn node_status(e: &NodeError) -> StatusCode {
         | NodeError::Conflict
         | NodeError::ConsultationRequired(_)
         | NodeError::PreservationExpired(_)
-        | NodeError::EmergencyUnconfirmed(_) => StatusCode::CONFLICT,
-        NodeError::SecondOfficerRequired(_) => StatusCode::FORBIDDEN,
+        | NodeError::EmergencyUnconfirmed(_)
+        | NodeError::InformationWithheld(_) => StatusCode::CONFLICT,
+        NodeError::SecondOfficerRequired(_) | NodeError::TransferNotAuthorised(_) => {
+            StatusCode::FORBIDDEN
+        }
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

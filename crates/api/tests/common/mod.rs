@@ -209,7 +209,7 @@ pub struct Side {
 }
 
 impl Side {
-    fn new(node: TestNode<SqliteStore>) -> Self {
+    pub fn new(node: TestNode<SqliteStore>) -> Self {
         let node = Arc::new(node);
         let api = Api::new(node.clone());
         Side {

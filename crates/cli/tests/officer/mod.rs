@@ -92,7 +92,7 @@ pub fn network_with_provider() -> tempfile::TempDir {
 }
 
 /// Nodes (party, role, directory), the first the directory's maintainer.
-fn network_of(nodes: &[(&str, &str, &str)]) -> tempfile::TempDir {
+pub fn network_of(nodes: &[(&str, &str, &str)]) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let t0 = "--now=2026-01-01T00:00:00Z";
