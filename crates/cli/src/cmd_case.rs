@@ -899,6 +899,16 @@ fn one_line(c: &CaseDoc) -> String {
             c.counterpart,
         );
     }
+    if let Some(i) = &c.information {
+        return format!(
+            "{}  {:<19} spontaneous information ({}) {arrow} {}  {}",
+            c.id,
+            c.state.as_str(),
+            i.cites.join(", "),
+            c.counterpart,
+            i.status.as_str(),
+        );
+    }
     format!(
         "{}  {:<19} {} {}{} {arrow} {}  engine: {}",
         c.id,

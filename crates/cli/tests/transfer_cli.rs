@@ -88,6 +88,11 @@ fn spontaneous_information_declined_released_and_noticed() {
         "`basis`",
     );
     assert_eq!(carry(d, "ar", "bo"), 1);
+    let listed = ok(d, &args("bo", "bruno", &["case", "list"]));
+    assert!(
+        listed.contains("spontaneous information (UNCC 40(4)) from ar-central-authority  offered"),
+        "{listed}"
+    );
 
     let shown = ok(d, &args("bo", "bruno", &["case", "show", &case]));
     assert!(

@@ -261,6 +261,7 @@ fn page_of(action: Action) -> Option<&'static str> {
         Action::ViewCase => Some("/cases/no-such-case"),
         Action::ViewAudit => Some("/cases/no-such-case/audit"),
         Action::ViewReport | Action::ViewAlarms => Some("/transparency"),
+        Action::Inform => Some("/information/new"),
         _ => None,
     }
 }
@@ -303,6 +304,16 @@ fn page_form(action: Action) -> Option<(String, Vec<(&'static str, &'static str)
         ),
         Action::Object => (case("object"), vec![("reasons", "r")]),
         Action::ConfirmEmergency => (case("confirm-emergency"), vec![("note", "called back")]),
+        Action::Inform => (case("conditions"), vec![("accept", "true")]),
+        Action::RequestTransfer => (
+            case("transfers"),
+            vec![
+                ("item", "none"),
+                ("to", "ca-central-authority"),
+                ("purpose", "p"),
+            ],
+        ),
+        Action::AuthoriseTransfer => (case("transfers/none/grant"), vec![("text", "t")]),
         Action::ResolveAlarm => (
             "/transparency/alarms/999999/resolve".to_owned(),
             vec![("keep", "held"), ("reason", "r")],

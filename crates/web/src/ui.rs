@@ -85,6 +85,35 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
         )
         .route("/cases/{id}/audit", get(casework::audit_page::<S, C, E>))
         .route(
+            "/information/new",
+            get(cooperation::new_information::<S, C, E>),
+        )
+        .route(
+            "/information",
+            post(cooperation::send_information::<S, C, E>),
+        )
+        .route(
+            "/cases/{id}/conditions",
+            post(cooperation::conditions::<S, C, E>),
+        )
+        .route(
+            "/cases/{id}/information-decision",
+            post(cooperation::information_decision::<S, C, E>),
+        )
+        .route(
+            "/cases/{id}/disclosure-notice",
+            post(cooperation::disclosure_notice::<S, C, E>),
+        )
+        .route(
+            "/cases/{id}/transfers",
+            post(cooperation::request_transfer::<S, C, E>),
+        )
+        .route(
+            "/cases/{id}/transfers/{transfer}/{verb}",
+            post(cooperation::answer_transfer::<S, C, E>),
+        )
+        .route("/cases/{id}/forward", post(cooperation::forward::<S, C, E>))
+        .route(
             "/transparency",
             get(transparency::transparency_page::<S, C, E>),
         )
@@ -102,6 +131,7 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
 }
 
 mod casework;
+mod cooperation;
 mod transparency;
 
 /// What the UI says about the node beyond what the node knows.
@@ -186,9 +216,14 @@ pub(crate) fn chrome<S: Store, C: Clock, E: Entropy>(
         .unwrap_or_default();
     let mut nav = Vec::new();
     if let Some(a) = actor {
-        let links: [(&'static str, &'static str, Action); 2] = [
+        let links: [(&'static str, &'static str, Action); 3] = [
             ("/inbox", t.inbox, Action::ListCases),
             ("/compose", t.compose, Action::Compose),
+            (
+                "/information/new",
+                cooperation::coop_text(t).nav,
+                Action::Inform,
+            ),
         ];
         for (href, label, action) in links {
             if a.may(action) {
@@ -1104,6 +1139,8 @@ struct CasePage {
     chrome: Chrome,
     c: CaseModel,
     engine: String,
+    /// Spontaneous information and onward transfers (`ui/cooperation.rs`), rendered.
+    cooperation: String,
     forms: Forms,
     contents: Vec<Opt>,
     facts: Vec<Opt>,
@@ -1536,6 +1573,7 @@ async fn render_case<S: Store, C: Clock, E: Entropy>(
     let forms = Forms::of(doc, actor, !providers.is_empty());
     let mut c = chrome(node, Some(actor), t, options, "");
     c.error = error;
+    let cooperation = cooperation::panel(node, doc, actor, t, &c.csrf);
     let engine = engine::of_case(doc)
         .render_with(t)
         .unwrap_or_else(|e| format!("<p>{e}</p>"));
@@ -1572,6 +1610,7 @@ async fn render_case<S: Store, C: Clock, E: Entropy>(
             chrome: c,
             c: case_model(&view, t),
             engine,
+            cooperation,
             forms,
             contents: opts(Content::ALL, &[]),
             facts: FACTS

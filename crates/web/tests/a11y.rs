@@ -331,6 +331,85 @@ fn problems(html: &str, logged_in: bool) -> Vec<String> {
 
 // ----- every page as every role --------------------------------------------------------------
 
+/// Spontaneous information on the harness's node (UNCC 40(4)): one it sent to Borduria with
+/// conditions, one from Borduria still withheld (its accept and decline forms), and one from
+/// Borduria without conditions (open, with the form asking to forward its item). Returns their
+/// pages.
+async fn information_cases(h: &Harness) -> (String, String, String) {
+    use base64::Engine as _;
+    use comity_protocol::envelope::{SealRandomness, seal_envelope};
+    use comity_protocol::{EnvelopeHeader, Timestamp};
+    let confidential = comity_node::InformationConditions {
+        confidential: true,
+        use_restriction: Some("only for investigation 2027/114".into()),
+        other: vec![],
+    };
+    let sent = h
+        .node
+        .send_information(
+            "officer",
+            comity_node::InformationInput {
+                to: "bo-central-authority".into(),
+                basis: comity_types::Instrument::Uncc,
+                text: "Account ops-7 is run from your territory.".into(),
+                items: vec![("ledger.csv".into(), b"wallet\n".to_vec())],
+                conditions: confidential.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let (_, bo_signing, _) = support::entry("BO", 2);
+    let created = Timestamp::from_unix_seconds(support::T0).unwrap();
+    let mut ids = Vec::new();
+    for (n, conditions) in [confidential, comity_node::InformationConditions::default()]
+        .into_iter()
+        .enumerate()
+    {
+        let case = format!("from-bo-{n}");
+        let bytes = b"wallet,amount\n";
+        let out = seal_envelope(
+            h.node.directory(),
+            EnvelopeHeader {
+                from: "bo-central-authority".parse().unwrap(),
+                to: "ar-central-authority".parse().unwrap(),
+                kind: "case.information".parse().unwrap(),
+                created,
+                expires: created.plus_seconds(3600),
+                in_reply_to: None,
+            },
+            serde_json::json!({
+                "case": case,
+                "salt": "ab".repeat(32),
+                "basis": "UNCC",
+                "cites": ["UNCC 40(4)"],
+                "text": "The ledger of the wallet.",
+                "items": [{
+                    "name": "ledger.csv",
+                    "sha256": comity_crypto::Sha256Digest::of(bytes).to_string(),
+                    "data": base64::engine::general_purpose::STANDARD.encode(bytes),
+                }],
+                "conditions": conditions,
+                "custody": [],
+            })
+            .as_object()
+            .unwrap()
+            .clone(),
+            &bo_signing,
+            SealRandomness {
+                id: [n as u8 + 1; 10],
+                hpke_seed: Some([n as u8 + 3; 32]),
+            },
+        )
+        .unwrap();
+        let r = h.node.receive(&out.bytes).await.unwrap();
+        assert_eq!(r.result["accepted"], true, "{}", r.result);
+        ids.push(format!("/cases/{case}"));
+    }
+    let open = ids.pop().unwrap();
+    let offered = ids.pop().unwrap();
+    (format!("/cases/{}", sent.id), offered, open)
+}
+
 #[tokio::test]
 async fn every_page_as_every_role_in_both_languages_is_accessible() {
     let h = Harness::new(
@@ -342,10 +421,15 @@ async fn every_page_as_every_role_in_both_languages_is_accessible() {
     )
     .await;
     let case = format!("/cases/{}", h.case_id);
+    let (sent, offered, open) = information_cases(&h).await;
     let paths = [
         "/inbox",
         "/compose",
         case.as_str(),
+        "/information/new",
+        sent.as_str(),
+        offered.as_str(),
+        open.as_str(),
         "/treaty",
         "/treaty?q=UNCC+40",
         "/directory",

@@ -430,10 +430,30 @@ async fn find_item<S: Store, C: Clock, E: Entropy>(
     doc: &CaseDoc,
     item: &str,
 ) -> Result<Option<ItemView>, String> {
+    // Items of spontaneous information (or of data forwarded under an authorisation) are kept
+    // as the information's, with its conditions.
+    let information = doc.information.as_ref().map(|i| comity_node::Delivery {
+        at: doc.received_at.clone().unwrap_or_default(),
+        items: i.items.clone(),
+        conditions: comity_node::DataConditions {
+            use_limitation: i.conditions.use_restriction.is_some(),
+            confidential: i.conditions.confidential,
+            retention_days: None,
+            other: i
+                .conditions
+                .use_restriction
+                .iter()
+                .chain(i.conditions.other.iter())
+                .cloned()
+                .collect(),
+        },
+        custody: Vec::new(),
+    });
     let Some((delivery, r)) = doc
         .deliveries
         .iter()
         .chain(doc.received.iter())
+        .chain(information.iter())
         .find_map(|d| d.items.iter().find(|i| i.id == item).map(|i| (d, i)))
     else {
         return Ok(None);
