@@ -5,7 +5,8 @@
 //!   limit and the request is refused with 413 `oversized` (a client that waits for
 //!   `100 Continue` with a larger `Content-Length` is refused before it sends the body). The officer
 //!   listener has two limits ([`Limits::body_bytes`] for JSON and forms,
-//!   [`Limits::upload_bytes`] for deliveries, which carry evidence); the node-to-node endpoint
+//!   [`Limits::upload_bytes`] for deliveries and spontaneous information, which carry
+//!   evidence); the node-to-node endpoint
 //!   takes at most one envelope of the protocol's size ([`crate::peer::MAX_BODY`]).
 //! - **Rates.** A token bucket per key: `burst` requests at once, refilled at `per_minute`.
 //!   Past it, 429 `rate_limited` with `Retry-After` (whole seconds until the next token). On the
@@ -259,13 +260,13 @@ pub(crate) async fn limit_body(req: Request, limit: usize, next: Next) -> Respon
 }
 
 /// Whether `path` is a delivery (API or form), which carries evidence and gets the upload
-/// limit.
+/// limit; spontaneous information (`/v1/information`, and its form) carries items too.
 fn is_delivery(path: &str) -> bool {
     let path = path.strip_prefix("/v1").unwrap_or(path);
     let mut parts = path.split('/').skip(1);
     matches!(
         (parts.next(), parts.next(), parts.next(), parts.next()),
-        (Some("cases"), Some(_), Some("deliver"), None)
+        (Some("cases"), Some(_), Some("deliver"), None) | (Some("information"), None, None, None)
     )
 }
 
@@ -443,6 +444,9 @@ mod tests {
         assert!(is_delivery("/cases/abc/deliver"));
         assert!(!is_delivery("/v1/cases/abc/decide"));
         assert!(!is_delivery("/v1/cases/abc/deliver/x"));
+        assert!(is_delivery("/v1/information"));
+        assert!(is_delivery("/information"));
+        assert!(!is_delivery("/information/new"));
         assert!(!is_delivery("/deliver"));
     }
 

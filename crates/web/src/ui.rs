@@ -90,7 +90,8 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
         )
         .route(
             "/information",
-            post(cooperation::send_information::<S, C, E>),
+            post(cooperation::send_information::<S, C, E>)
+                .layer(axum::extract::DefaultBodyLimit::max(casework::MAX_DELIVERY)),
         )
         .route(
             "/cases/{id}/conditions",

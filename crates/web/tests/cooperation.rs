@@ -155,6 +155,47 @@ async fn pump(from: &Harness, to: &Harness) -> usize {
     n
 }
 
+/// Posts the information form as a browser does (`multipart/form-data`), with `files`.
+async fn post_information(
+    h: &Harness,
+    s: &Session,
+    fields: &[(&str, &str)],
+    files: &[(&str, &[u8])],
+) -> Page {
+    let boundary = "comity-test-boundary";
+    let mut body = Vec::new();
+    let mut all: Vec<(&str, &str)> = fields.to_vec();
+    all.push(("csrf", &s.csrf));
+    for (k, v) in all {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"item\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/information")
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header(axum::http::header::COOKIE, &s.cookie)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    h.send(req).await
+}
+
 /// The case a 303 after a form names.
 fn case_of(p: &Page) -> String {
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
@@ -186,28 +227,28 @@ async fn information_and_onward_transfer_through_the_pages() {
         StatusCode::FORBIDDEN
     );
     // Bad input comes back on the page, with the node's code.
-    let p = ar
-        .post(
-            Some(&ar_off),
-            "/information",
-            &[("to", BO), ("basis", "UNCC"), ("text", " ")],
-        )
-        .await;
+    let p = post_information(
+        ar,
+        &ar_off,
+        &[("to", BO), ("basis", "UNCC"), ("text", " ")],
+        &[],
+    )
+    .await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(p.body.contains("bad_input"), "{}", p.body);
-    let p = ar
-        .post(
-            Some(&ar_off),
-            "/information",
-            &[
-                ("to", BO),
-                ("basis", "UNCC"),
-                ("text", "Account ops-7 is run from your territory."),
-                ("confidential", "true"),
-                ("use_restriction", "only for investigation 2027/114"),
-            ],
-        )
-        .await;
+    let p = post_information(
+        ar,
+        &ar_off,
+        &[
+            ("to", BO),
+            ("basis", "UNCC"),
+            ("text", "Account ops-7 is run from your territory."),
+            ("confidential", "true"),
+            ("use_restriction", "only for investigation 2027/114"),
+        ],
+        &[("ledger.csv", b"wallet,amount\n")],
+    )
+    .await;
     let info = case_of(&p);
     let sent = ar.get(Some(&ar_off), &format!("/cases/{info}")).await;
     assert!(sent.body.contains("UNCC 40(4)"), "{}", sent.body);
@@ -260,6 +301,11 @@ async fn information_and_onward_transfer_through_the_pages() {
             .contains("Account ops-7 is run from your territory.")
     );
     assert!(open.body.contains(r#"id="disclose-form""#));
+    assert!(
+        open.body.contains("ledger.csv"),
+        "the uploaded item: {}",
+        open.body
+    );
     case_of(
         &bo.post(
             Some(&bo_off),

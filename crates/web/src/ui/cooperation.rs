@@ -11,6 +11,8 @@
 //! [`Action::AuthoriseTransfer`]), the CSRF token against the session, and the node checks the
 //! case's side and state again whatever the page offered.
 
+use axum::extract::Multipart;
+use axum::extract::multipart::MultipartRejection;
 use comity_node::{
     ForwardInput, GrantInput, Information, InformationConditions, InformationInput,
     InformationStatus, Transfer, TransferInput, TransferStatus,
@@ -685,6 +687,8 @@ pub(super) async fn new_information<
     information_page(&node, &actor, t, &options, StatusCode::OK, None)
 }
 
+/// `POST /information` (`multipart/form-data`): `to`, `basis`, `text`, the conditions
+/// (`confidential`, `use_restriction`, `other`), files in `item`, and the CSRF token.
 pub(super) async fn send_information<
     S: Store + 'static,
     C: Clock + 'static,
@@ -694,28 +698,70 @@ pub(super) async fn send_information<
     Extension(options): Extension<UiOptions>,
     MaybeActor(actor): MaybeActor,
     Lang(t): Lang,
-    Form(form): Form<Vec<(String, String)>>,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let actor = match require(&node, actor, Action::Inform, t, &options) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let form = Fields(form);
+    let refused = |status: StatusCode, why: String| {
+        information_page(&node, &actor, t, &options, status, Some(why))
+    };
+    let mut multipart = match multipart {
+        Ok(m) => m,
+        Err(e) => return refused(e.status(), e.body_text()),
+    };
+    let mut fields = Vec::new();
+    let mut items = Vec::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return refused(e.status(), e.body_text()),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "item" {
+            let file = field
+                .file_name()
+                .map(|f| {
+                    f.rsplit(['/', '\\'])
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned()
+                })
+                .unwrap_or_default();
+            let bytes = match field.bytes().await {
+                Ok(b) => b,
+                Err(e) => return refused(e.status(), e.body_text()),
+            };
+            // A file input left empty still sends a part, without a name or bytes.
+            if file.is_empty() && bytes.is_empty() {
+                continue;
+            }
+            if file.is_empty() {
+                return refused(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "`item`: every file needs a name".into(),
+                );
+            }
+            items.push((file, bytes.to_vec()));
+        } else {
+            match field.text().await {
+                Ok(v) => fields.push((name, v)),
+                Err(e) => return refused(e.status(), e.body_text()),
+            }
+        }
+    }
+    let form = Fields(fields);
     if !csrf_ok(&actor, &form, &HeaderMap::new()) {
         return csrf_refused(&node, &actor, t, &options);
     }
-    let basis = match Instrument::from_code(&form.text("basis")) {
-        Some(b) => b,
-        None => {
-            return information_page(
-                &node,
-                &actor,
-                t,
-                &options,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some("`basis`: UNCC or BUD (bad_input)".into()),
-            );
-        }
+    let Some(basis) = Instrument::from_code(&form.text("basis")) else {
+        return refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`basis`: UNCC or BUD (bad_input)".into(),
+        );
     };
     let use_restriction = Some(form.text("use_restriction")).filter(|u| !u.is_empty());
     let other: Vec<String> = form
@@ -728,7 +774,7 @@ pub(super) async fn send_information<
         to: form.text("to"),
         basis,
         text: form.text("text"),
-        items: Vec::new(),
+        items,
         conditions: InformationConditions {
             confidential: form.get("confidential").is_some(),
             use_restriction,
@@ -737,14 +783,7 @@ pub(super) async fn send_information<
     };
     match node.send_information(&actor.username, input).await {
         Ok(doc) => Redirect::to(&format!("/cases/{}", doc.id)).into_response(),
-        Err(e) => information_page(
-            &node,
-            &actor,
-            t,
-            &options,
-            node_status(&e),
-            Some(format!("{} ({})", e, e.code())),
-        ),
+        Err(e) => refused(node_status(&e), format!("{} ({})", e, e.code())),
     }
 }
 
