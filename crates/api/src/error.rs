@@ -77,7 +77,8 @@ pub fn node_status(e: &NodeError, surface: Surface) -> StatusCode {
             | NodeError::GroundExcluded { .. }
             | NodeError::GroundNotRaised { .. }
             | NodeError::ProsecutionRequired(_)
-            | NodeError::OverrideRequired(_),
+            | NodeError::OverrideRequired(_)
+            | NodeError::NoRestrictionBasis(_),
             _,
         ) => StatusCode::UNPROCESSABLE_ENTITY,
         (NodeError::BadInput(_), _) => StatusCode::BAD_REQUEST,

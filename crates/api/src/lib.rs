@@ -16,6 +16,7 @@ pub mod error;
 pub mod limits;
 mod log;
 mod metrics;
+mod notification;
 pub mod officer;
 pub mod peer;
 mod routes;
@@ -143,6 +144,23 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
                 cooperation::revoke_transfer::<S, C, E>,
             )
             .post("/v1/cases/{id}/forward", cooperation::forward::<S, C, E>)
+            .get("/v1/cases/{id}/notification", notification::show::<S, C, E>)
+            .post(
+                "/v1/cases/{id}/notification/restrict",
+                notification::restrict::<S, C, E>,
+            )
+            .post(
+                "/v1/cases/{id}/notification/rejustify",
+                notification::rejustify::<S, C, E>,
+            )
+            .post(
+                "/v1/cases/{id}/notification/lift",
+                notification::lift::<S, C, E>,
+            )
+            .post(
+                "/v1/cases/{id}/notification/notified",
+                notification::notified::<S, C, E>,
+            )
             .get("/v1/deadlines/due", due::<S, C, E>)
             .get("/v1/audit", audit::<S, C, E>)
             .get("/v1/log/alarms", alarms::<S, C, E>)

@@ -269,6 +269,10 @@ pub enum CaseCommand {
     /// Onward transfer of data received (UNCC 36(3)): request, grant, refuse, revoke, forward.
     #[command(subcommand)]
     Transfer(crate::cmd_transfer::TransferCommand),
+    /// The data subject's notification and its restriction: show, restrict, rejustify, lift,
+    /// notified.
+    #[command(subcommand)]
+    Notification(crate::cmd_notification::NotificationCommand),
     /// Export a delivered item to a file (recorded in the audit trail).
     Item {
         #[command(flatten)]
@@ -309,6 +313,7 @@ pub fn run_cases(args: CasesArgs) -> ExitCode {
 
 pub fn run(cmd: CaseCommand) -> ExitCode {
     let json = match &cmd {
+        CaseCommand::Notification(cmd) => crate::cmd_notification::json(cmd),
         CaseCommand::New { node, .. }
         | CaseCommand::Import { node, .. }
         | CaseCommand::List { node, .. }
@@ -594,6 +599,7 @@ async fn dispatch(cmd: CaseCommand) -> Result<(), Failure> {
         }
         CaseCommand::Spontaneous(c) => crate::cmd_transfer::spontaneous(c).await,
         CaseCommand::Transfer(c) => crate::cmd_transfer::transfer(c).await,
+        CaseCommand::Notification(cmd) => crate::cmd_notification::dispatch(cmd).await,
         CaseCommand::Item {
             node,
             case,

@@ -136,6 +136,19 @@ fn table(r: &Report, v: &Verified) -> String {
     );
     section(&mut t, "Deadlines met", "Deadline", &r.deadlines_met);
     section(&mut t, "Deadlines missed", "Deadline", &r.deadlines_missed);
+    let n = &r.notifications;
+    let _ = write!(
+        t,
+        "\nPersons concerned notified: {} (restrictions asked: {}; outstanding {}, lifted {}, \
+         lapsed {}; re-justified {} times)\n",
+        n.notified, n.restricted, n.outstanding, n.lifted, n.lapsed, n.rejustified
+    );
+    section(
+        &mut t,
+        "Persons notified by month",
+        "Month",
+        &n.notified_by_month,
+    );
     section(&mut t, "All events", "Event", &r.events);
     t
 }

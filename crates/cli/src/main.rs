@@ -16,6 +16,7 @@ mod cmd_keys;
 mod cmd_log;
 mod cmd_log_export;
 mod cmd_node;
+mod cmd_notification;
 mod cmd_report;
 mod cmd_serve;
 mod cmd_support;

@@ -229,6 +229,16 @@ fn api_request(action: Action) -> Option<(reqwest::Method, &'static str, serde_j
             "/v1/cases/no-such-case/confirm-emergency",
             json!({"note": "called back"}),
         ),
+        Action::RestrictNotification => (
+            M::POST,
+            "/v1/cases/no-such-case/notification/restrict",
+            json!({"subject": "s", "until": "2099-01-01", "reason": "r"}),
+        ),
+        Action::RecordNotification => (
+            M::POST,
+            "/v1/cases/no-such-case/notification/notified",
+            json!({"means": "letter"}),
+        ),
         Action::Maintenance => (M::POST, "/v1/maintenance/sweep", nothing),
         Action::Inform => (
             M::POST,
@@ -314,6 +324,8 @@ fn page_form(action: Action) -> Option<(String, Vec<(&'static str, &'static str)
             ],
         ),
         Action::AuthoriseTransfer => (case("transfers/none/grant"), vec![("text", "t")]),
+        Action::RestrictNotification => (case("notification/lift"), vec![("reason", "r")]),
+        Action::RecordNotification => (case("notification/notified"), vec![("means", "letter")]),
         Action::ResolveAlarm => (
             "/transparency/alarms/999999/resolve".to_owned(),
             vec![("keep", "held"), ("reason", "r")],

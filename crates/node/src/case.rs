@@ -303,6 +303,11 @@ pub struct CaseDoc {
     /// (UNCC 36(3)).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transfers: Vec<Transfer>,
+    /// The data subject's notification: a restriction the requesting Party asked for (who may
+    /// not be told, until when, why, on which provision), when notification became due, and
+    /// when and how it was given. Both sides hold the same record (see [`Notification`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification: Option<Notification>,
 }
 
 /// Why an emergency request was held on receipt, and who confirmed it.
@@ -613,4 +618,186 @@ pub struct Forward {
     /// `request_envelope` is the envelope that carried them).
     pub case: String,
     pub items: Vec<TransferItem>,
+}
+
+/// The notification of the data subject and its restriction (`crate::Node::restrict_notification`
+/// and the use cases beside it, `node/notification.rs`).
+///
+/// The requesting Party may ask that the person whose data the request concerns not be told:
+/// for a UNCC preservation request, "the need to keep the request for preservation confidential
+/// and not to notify the user" (UNCC 42(3)(g)); for a request under UNCC Article 40 without an
+/// MLA treaty, confidentiality of "the fact and substance of the request" (UNCC 40(20)); for a
+/// Budapest request absent an MLA treaty, confidentiality of "the fact of any request ... as
+/// well as its subject" (BUD 27(8)). The requesting side records the restriction, re-justifies
+/// it before it ends or lifts it; when it ends (lifted, or lapsed at its end without being
+/// re-justified), or when data were delivered and none was asked, notification becomes due,
+/// and either side records when and how it was given. Every change is sent to the other side
+/// in a `case.notification` envelope carrying the whole record, so both hold the same state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notification {
+    /// The restriction asked for, if any (kept, with its final status, once it ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restriction: Option<Restriction>,
+    /// Every step of the restriction, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<RestrictionStep>,
+    /// Since when the subject is due to be told, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<NotificationDue>,
+    /// When and how the subject was told, and by which side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given: Option<NotificationGiven>,
+}
+
+impl Notification {
+    /// The restriction, if one is in force.
+    pub fn in_force(&self) -> Option<&Restriction> {
+        self.restriction
+            .as_ref()
+            .filter(|r| r.status == RestrictionStatus::InForce)
+    }
+}
+
+/// Where a restriction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestrictionStatus {
+    InForce,
+    /// The requesting officer lifted it.
+    Lifted,
+    /// It reached its end without being re-justified.
+    Lapsed,
+}
+
+impl RestrictionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestrictionStatus::InForce => "in_force",
+            RestrictionStatus::Lifted => "lifted",
+            RestrictionStatus::Lapsed => "lapsed",
+        }
+    }
+}
+
+/// A restriction on telling the data subject.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Restriction {
+    pub status: RestrictionStatus,
+    /// Who may not be told, described by reference to what the request already holds (e.g.
+    /// "the holder of the account named in the request"), never with new personal data.
+    pub subject: String,
+    /// The last day (inclusive) of the restriction, in the requesting Party's calendar.
+    pub until: String,
+    /// Why the subject may not be told yet (the latest justification).
+    pub reason: String,
+    /// The provision the restriction rests on, e.g. `UNCC 42(3)(g)`.
+    pub provision: String,
+    /// The requesting authority and the officer who asked (or last re-justified).
+    pub authority: String,
+    pub by: String,
+    /// When it was first recorded.
+    pub at: String,
+    /// How many times it was re-justified.
+    pub rejustified: u32,
+}
+
+/// One step of a restriction: `restricted`, `rejustified`, `lifted` or `lapsed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictionStep {
+    pub action: String,
+    pub at: String,
+    /// The officer, or `node` for a lapse.
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Why notification became due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DueReason {
+    /// The restriction was lifted.
+    Lifted,
+    /// The restriction lapsed at its end.
+    Lapsed,
+    /// Data were delivered and no restriction was asked.
+    NoneAsked,
+}
+
+impl DueReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DueReason::Lifted => "lifted",
+            DueReason::Lapsed => "lapsed",
+            DueReason::NoneAsked => "none_asked",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationDue {
+    pub since: String,
+    pub reason: DueReason,
+}
+
+/// How the subject was told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationMeans {
+    Letter,
+    Email,
+    InPerson,
+    Telephone,
+    /// Through counsel or a court.
+    Counsel,
+    Other,
+}
+
+impl NotificationMeans {
+    pub const ALL: [NotificationMeans; 6] = [
+        NotificationMeans::Letter,
+        NotificationMeans::Email,
+        NotificationMeans::InPerson,
+        NotificationMeans::Telephone,
+        NotificationMeans::Counsel,
+        NotificationMeans::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationMeans::Letter => "letter",
+            NotificationMeans::Email => "email",
+            NotificationMeans::InPerson => "in_person",
+            NotificationMeans::Telephone => "telephone",
+            NotificationMeans::Counsel => "counsel",
+            NotificationMeans::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// The record that the subject was told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationGiven {
+    /// The day the subject was told.
+    pub on: String,
+    pub means: NotificationMeans,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Which side told the subject, the authority and the officer who recorded it.
+    pub side: Side,
+    pub authority: String,
+    pub by: String,
+    /// When it was recorded.
+    pub at: String,
 }

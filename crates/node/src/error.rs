@@ -58,6 +58,10 @@ pub enum NodeError {
     /// provides it anyway).
     #[error("{0}")]
     InformationWithheld(String),
+    /// A restriction on telling the data subject asked for a request for which the treaty
+    /// gives no provision (the message says why).
+    #[error("no provision for keeping the request from the person concerned: {0}")]
+    NoRestrictionBasis(String),
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -86,6 +90,7 @@ impl NodeError {
             NodeError::SecondOfficerRequired(_) => "second_officer_required",
             NodeError::TransferNotAuthorised(_) => "transfer_not_authorised",
             NodeError::InformationWithheld(_) => "information_withheld",
+            NodeError::NoRestrictionBasis(_) => "no_restriction_basis",
             NodeError::Store(_) => "storage",
             NodeError::Internal(_) => "internal",
         }

@@ -3,7 +3,7 @@
 
 use crate::case::{
     CustodyEntry, DataConditions, Disposition, Forwarded, InformationConditions, MissingContent,
-    ProductionOrder, TransferItem,
+    Notification, ProductionOrder, TransferItem,
 };
 use comity_types::{Content, Ground, Instrument};
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,8 @@ pub mod kinds {
     pub const TRANSFER_ANSWER: &str = "case.transfer_answer";
     /// The original sender withdraws an authorisation it gave.
     pub const TRANSFER_REVOKED: &str = "case.transfer_revoked";
+    /// A change to the data subject's notification or its restriction, with the whole record.
+    pub const NOTIFICATION: &str = "case.notification";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,4 +225,16 @@ pub struct TransferRevokedMsg {
     pub case: String,
     pub transfer: String,
     pub text: String,
+}
+
+/// A change to the notification record of a case (`case.notification`): what changed
+/// (`restricted`, `rejustified`, `lifted`, `lapsed` — from the requesting side only — or
+/// `notified`, from either side) and the whole record after it, which the recipient checks
+/// against the one it holds and then keeps, so that both sides hold the same state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationMsg {
+    pub case: String,
+    pub action: String,
+    pub notification: Notification,
 }

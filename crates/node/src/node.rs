@@ -23,9 +23,11 @@ use comity_types::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
+mod notification;
 mod spontaneous;
 mod transfer;
 mod witness;
+pub use notification::*;
 pub use spontaneous::{InformationInput, information_cites};
 pub use transfer::{ForwardInput, GrantInput, TransferInput, transfer_cites};
 pub use witness::*;
@@ -945,6 +947,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             emergency_flag: None,
             information: None,
             transfers: Vec::new(),
+            notification: None,
         };
         let now = self.now_ms();
         let mut w = Writer::new(now);
@@ -1860,6 +1863,8 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         let mut w = Writer::new(self.now_ms());
         if order {
             self.settle_deadline(&mut w, case, "produce", "met").await?;
+        } else {
+            self.due_on_delivery(&mut w, &mut doc);
         }
         let seq = self.next_seq(case).await?;
         w.event(
@@ -2049,6 +2054,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             emergency_flag: None,
             information: None,
             transfers: Vec::new(),
+            notification: None,
         };
         pdoc.children.push(id.clone());
         let now = self.now_ms();
@@ -2382,8 +2388,13 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
     }
 
     /// Cancels the deadlines of a case that are still running (open, due or overdue).
+    /// The notification lifecycle's deadlines run on: a restriction and the duty to tell the
+    /// subject outlive the case.
     async fn cancel_deadlines(&self, w: &mut Writer, case: &str) -> Result<(), NodeError> {
         for d in self.store.case_deadlines(case).await? {
+            if NOTIFICATION_DEADLINES.contains(&d.name.as_str()) {
+                continue;
+            }
             if STATES_OPEN.contains(&d.state.as_str()) || d.state == "overdue" {
                 w.deadline(case, &d.name, d.due_at, "cancelled", d.data);
             }
@@ -2830,6 +2841,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     emergency_flag: None,
                     information: None,
                     transfers: Vec::new(),
+                    notification: None,
                 };
                 if let Some(hours) = doc.respond_within_hours {
                     let due = now + i64::from(hours) * 3_600_000;
@@ -2991,6 +3003,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     custody: msg.custody,
                 });
                 doc.state = State::Delivered;
+                self.due_on_delivery(&mut w, &mut doc);
                 w.leaf(self.case_leaf(&doc, Event::DataDelivered)?)?;
                 self.finish_message(w, row, doc, "results_received", from, envelope)
                     .await
@@ -3066,6 +3079,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                     emergency_flag: None,
                     information: None,
                     transfers: Vec::new(),
+                    notification: None,
                 };
                 w.deadline(
                     &doc.id,
@@ -3267,6 +3281,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             kinds::TRANSFER_REQUEST => self.receive_transfer_request(from, envelope, payload).await,
             kinds::TRANSFER_ANSWER => self.receive_transfer_answer(from, envelope, payload).await,
             kinds::TRANSFER_REVOKED => self.receive_transfer_revoked(from, envelope, payload).await,
+            kinds::NOTIFICATION => self.apply_notification(w, from, envelope, payload).await,
             other => Err(NodeError::BadInput(format!(
                 "unknown message kind `{other}`"
             ))),
@@ -3442,6 +3457,14 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 continue;
             };
             if next == d.state {
+                continue;
+            }
+            // A restriction on telling the data subject lapses at its end
+            // (`node/notification.rs`).
+            if next == "overdue" && d.name == RESTRICTION_ENDS {
+                if let Some(view) = self.lapse_restriction(&d).await? {
+                    changed.push(view);
+                }
                 continue;
             }
             let mut w = Writer::new(now);

@@ -73,11 +73,23 @@ pub enum Event {
     TransferRevoked,
     /// Data were forwarded to a third Party under an authorisation.
     DataForwarded,
+    /// The requesting Party asked that the data subject not be told (UNCC 42(3)(g), 40(20);
+    /// BUD 27(8)): recorded by the requesting node, and by the requested node when it learns
+    /// of it.
+    NotificationRestricted,
+    /// The requesting Party justified the restriction again, for a new period.
+    RestrictionRejustified,
+    /// The requesting Party lifted the restriction.
+    RestrictionLifted,
+    /// The restriction reached its end without being justified again.
+    RestrictionLapsed,
+    /// The data subject was told.
+    SubjectNotified,
 }
 
 impl Event {
     /// Every event, in canonical order.
-    pub const ALL: [Event; 23] = [
+    pub const ALL: [Event; 28] = [
         Event::RequestSent,
         Event::RequestReceived,
         Event::EnvelopeRefused,
@@ -101,6 +113,11 @@ impl Event {
         Event::TransferRefused,
         Event::TransferRevoked,
         Event::DataForwarded,
+        Event::NotificationRestricted,
+        Event::RestrictionRejustified,
+        Event::RestrictionLifted,
+        Event::RestrictionLapsed,
+        Event::SubjectNotified,
     ];
 
     /// The wire spelling.
@@ -129,6 +146,11 @@ impl Event {
             Event::TransferRefused => "transfer_refused",
             Event::TransferRevoked => "transfer_revoked",
             Event::DataForwarded => "data_forwarded",
+            Event::NotificationRestricted => "notification_restricted",
+            Event::RestrictionRejustified => "restriction_rejustified",
+            Event::RestrictionLifted => "restriction_lifted",
+            Event::RestrictionLapsed => "restriction_lapsed",
+            Event::SubjectNotified => "subject_notified",
         }
     }
 

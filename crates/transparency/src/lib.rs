@@ -19,5 +19,6 @@ mod report;
 
 pub use leaf::{CaseCommitment, CaseRef, Event, LEAF_FORMAT, Leaf, LeafError, case_commitment};
 pub use report::{
-    Counts, CubeRow, Decisions, REPORT_FORMAT, Report, ReportBuilder, ReportError, Requests, Row,
+    Counts, CubeRow, Decisions, Notifications, REPORT_FORMAT, Report, ReportBuilder, ReportError,
+    Requests, Row,
 };

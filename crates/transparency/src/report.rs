@@ -69,6 +69,30 @@ pub struct Decisions {
     pub by_month: Counts,
 }
 
+/// The notification of data subjects and its restrictions (UNCC 42(3)(g), 40(20); BUD 27(8)),
+/// counted from the leaves: each case's restriction is recorded once on a node and ends once
+/// (lifted or lapsed), and each subject is notified once, so the counts are counts of cases.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Notifications {
+    /// Restrictions recorded (`notification_restricted`).
+    pub restricted: u64,
+    /// Re-justifications of restrictions (`restriction_rejustified`; one restriction may have
+    /// several).
+    pub rejustified: u64,
+    /// Restrictions lifted by the requesting Party (`restriction_lifted`).
+    pub lifted: u64,
+    /// Restrictions that reached their end without being re-justified (`restriction_lapsed`).
+    pub lapsed: u64,
+    /// Restrictions recorded and not (yet) lifted or lapsed: `restricted − lifted − lapsed`.
+    pub outstanding: u64,
+    /// Data subjects notified (`subject_notified`).
+    pub notified: u64,
+    /// Data subjects notified, by month.
+    pub notified_by_month: Counts,
+    /// Restrictions recorded, by month.
+    pub restricted_by_month: Counts,
+}
+
 /// The transparency report of one log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -81,6 +105,8 @@ pub struct Report {
     pub envelopes_refused_by_code: Counts,
     pub deadlines_met: Counts,
     pub deadlines_missed: Counts,
+    /// Restrictions on telling the data subject, and subjects told.
+    pub notifications: Notifications,
     /// Every count above can be recomputed from this cube: leaves grouped by all their counted
     /// values, sorted.
     pub cube: Vec<CubeRow>,
@@ -159,6 +185,7 @@ impl ReportBuilder {
         let mut refused = Counts::new();
         let mut met = Counts::new();
         let mut missed = Counts::new();
+        let mut notes = Notifications::default();
         let add = |m: &mut Counts, k: &Option<String>, n: u64| {
             if let Some(k) = k {
                 *m.entry(k.clone()).or_default() += n;
@@ -195,9 +222,26 @@ impl ReportBuilder {
                 Event::EnvelopeRefused => add(&mut refused, &row.detail, n),
                 Event::DeadlineMet => add(&mut met, &row.detail, n),
                 Event::DeadlineMissed => add(&mut missed, &row.detail, n),
+                Event::NotificationRestricted => {
+                    notes.restricted += n;
+                    add(&mut notes.restricted_by_month, &Some(row.month.clone()), n);
+                }
+                Event::RestrictionRejustified => notes.rejustified += n,
+                Event::RestrictionLifted => notes.lifted += n,
+                Event::RestrictionLapsed => notes.lapsed += n,
+                Event::SubjectNotified => {
+                    notes.notified += n;
+                    add(&mut notes.notified_by_month, &Some(row.month.clone()), n);
+                }
                 _ => {}
             }
         }
+        // A log holds a restriction's end only after its start, so this never underflows on a
+        // node's own log; saturate anyway for a log that is not.
+        notes.outstanding = notes
+            .restricted
+            .saturating_sub(notes.lifted)
+            .saturating_sub(notes.lapsed);
         Report {
             format: REPORT_FORMAT.to_owned(),
             entries: self.entries,
@@ -207,6 +251,7 @@ impl ReportBuilder {
             envelopes_refused_by_code: refused,
             deadlines_met: met,
             deadlines_missed: missed,
+            notifications: notes,
             cube: self
                 .cube
                 .into_iter()
@@ -294,6 +339,47 @@ mod tests {
         assert!(r.deadlines_met.is_empty());
         assert_eq!(r.events["decision"], 2);
         assert_eq!(r.cube.iter().map(|c| c.count).sum::<u64>(), 7);
+    }
+
+    /// Restrictions and notifications counted from their leaves alone: three cases restricted,
+    /// one lifted and its subject notified, one lapsed, one still in force after being
+    /// re-justified twice, and a fourth case's subject notified with no restriction asked.
+    #[test]
+    fn notifications_are_counted_from_the_leaves() {
+        use Event::*;
+        let leaves = [
+            (NotificationRestricted, 5),
+            (NotificationRestricted, 5),
+            (NotificationRestricted, 6),
+            (RestrictionRejustified, 6),
+            (RestrictionRejustified, 7),
+            (RestrictionLifted, 7),
+            (SubjectNotified, 7),
+            (RestrictionLapsed, 8),
+            (SubjectNotified, 8),
+            (RequestReceived, 8),
+        ];
+        let bytes: Vec<Vec<u8>> = leaves
+            .iter()
+            .map(|&(e, m)| {
+                case_leaf(e, m, "AR", "BO", RequestKind::Preservation)
+                    .encode()
+                    .unwrap()
+            })
+            .collect();
+        let r = Report::from_entries(bytes.iter().map(Vec::as_slice)).unwrap();
+        let n = &r.notifications;
+        assert_eq!(
+            (n.restricted, n.rejustified, n.lifted, n.lapsed),
+            (3, 2, 1, 1)
+        );
+        assert_eq!(n.outstanding, 1);
+        assert_eq!(n.notified, 2);
+        assert_eq!(n.notified_by_month["2027-07"], 1);
+        assert_eq!(n.notified_by_month["2027-08"], 1);
+        assert_eq!(n.restricted_by_month["2027-05"], 2);
+        assert_eq!(r.events["subject_notified"], 2);
+        assert_eq!(r.requests.total, 1, "notification leaves are not requests");
     }
 
     #[test]

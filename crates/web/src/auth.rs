@@ -207,6 +207,11 @@ pub enum Action {
     /// Confirm, as the second officer, an emergency request flagged on receipt, so that its
     /// data may go out.
     ConfirmEmergency,
+    /// Restrict the notification of the data subject, re-justify or lift the restriction
+    /// (the requesting side; the node checks the side).
+    RestrictNotification,
+    /// Record that the data subject was told.
+    RecordNotification,
     /// Retention sweep by hand.
     Maintenance,
     /// The transparency report and the log.
@@ -227,7 +232,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 31] = [
         Action::ListCases,
         Action::ViewCase,
         Action::Compose,
@@ -249,6 +254,8 @@ impl Action {
         Action::ViewAlarms,
         Action::ResolveAlarm,
         Action::ConfirmEmergency,
+        Action::RestrictNotification,
+        Action::RecordNotification,
         Action::Maintenance,
         Action::ViewReport,
         Action::ViewDirectory,
@@ -287,7 +294,9 @@ pub fn allowed(role: Role, action: Action) -> bool {
         | A::Object
         | A::Inform
         | A::RequestTransfer
-        | A::AuthoriseTransfer => matches!(role, Role::Officer | Role::Supervisor),
+        | A::AuthoriseTransfer
+        | A::RestrictNotification
+        | A::RecordNotification => matches!(role, Role::Officer | Role::Supervisor),
         // A refusal is a supervisor's decision.
         A::Refuse => role == Role::Supervisor,
         A::ViewAudit => matches!(role, Role::Supervisor | Role::Auditor),

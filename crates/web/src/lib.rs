@@ -47,6 +47,12 @@ pub fn api_action(method: &Method, path: &str) -> Option<Action> {
         ["cases"] if post => Action::Compose,
         ["cases", _] if get => Action::ViewCase,
         ["cases", _, "items", _] if get => Action::OpenItem,
+        ["cases", _, "notification"] if get => Action::ViewCase,
+        ["cases", _, "notification", verb] if post => match *verb {
+            "restrict" | "rejustify" | "lift" => Action::RestrictNotification,
+            "notified" => Action::RecordNotification,
+            _ => return None,
+        },
         ["cases", _, verb] if post => match *verb {
             "send" => Action::Send,
             "revise" => Action::Compose,

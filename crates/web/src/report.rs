@@ -220,6 +220,39 @@ pub fn report_body(report: &Report, about: &LogAbout) -> String {
         "Deadline",
         &report.deadlines_missed,
     );
+
+    let n = &report.notifications;
+    let _ = write!(
+        h,
+        "<h2>Notification of the persons concerned</h2>\n<p>{} persons concerned were told of \
+         the request; {} restrictions on telling them were asked (UNCC 42(3)(g), 40(20); BUD \
+         27(8)), of which {} are outstanding, {} were lifted and {} lapsed without being \
+         justified again.</p>\n",
+        n.notified, n.restricted, n.outstanding, n.lifted, n.lapsed
+    );
+    let restrictions: Counts = [
+        ("restricted", n.restricted),
+        ("rejustified", n.rejustified),
+        ("lifted", n.lifted),
+        ("lapsed", n.lapsed),
+        ("outstanding", n.outstanding),
+        ("notified", n.notified),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    section(
+        &mut h,
+        "Restrictions and notifications",
+        "Count of",
+        &restrictions,
+    );
+    section(
+        &mut h,
+        "Persons notified by month",
+        "Month",
+        &n.notified_by_month,
+    );
     section(&mut h, "All events", "Event", &report.events);
     h
 }
@@ -282,7 +315,12 @@ mod tests {
         let mut refused = Leaf::of_case(Event::Decision, day, &case);
         refused.outcome = Some(Disposition::Refused);
         refused.grounds = vec![Ground::PoliticalOffence];
-        let bytes = [received.encode().unwrap(), refused.encode().unwrap()];
+        let notified = Leaf::of_case(Event::SubjectNotified, day, &case);
+        let bytes = [
+            received.encode().unwrap(),
+            refused.encode().unwrap(),
+            notified.encode().unwrap(),
+        ];
         Report::from_entries(bytes.iter().map(Vec::as_slice)).unwrap()
     }
 
@@ -302,6 +340,9 @@ mod tests {
         assert!(page.contains("<code>political_offence</code></td><td class=\"n\">1</td>"));
         assert!(page.contains("<code>AR</code></td><td class=\"n\">1</td>"));
         assert!(page.contains("Cosigned by</th><td><code>ar-central-authority</code>"));
+        assert!(page.contains("Notification of the persons concerned"));
+        assert!(page.contains("<code>notified</code></td><td class=\"n\">1</td>"));
+        assert!(page.contains("<code>outstanding</code></td><td class=\"n\">0</td>"));
     }
 
     #[test]

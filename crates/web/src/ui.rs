@@ -115,6 +115,22 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
         )
         .route("/cases/{id}/forward", post(cooperation::forward::<S, C, E>))
         .route(
+            "/cases/{id}/notification/restrict",
+            post(notification::restrict::<S, C, E>),
+        )
+        .route(
+            "/cases/{id}/notification/rejustify",
+            post(notification::rejustify::<S, C, E>),
+        )
+        .route(
+            "/cases/{id}/notification/lift",
+            post(notification::lift::<S, C, E>),
+        )
+        .route(
+            "/cases/{id}/notification/notified",
+            post(notification::notified::<S, C, E>),
+        )
+        .route(
             "/transparency",
             get(transparency::transparency_page::<S, C, E>),
         )
@@ -133,6 +149,7 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
 
 mod casework;
 mod cooperation;
+pub mod notification;
 mod transparency;
 
 /// What the UI says about the node beyond what the node knows.
@@ -1158,6 +1175,8 @@ struct CasePage {
     confidential_forced: bool,
     /// The actor may read the case's audit trail.
     audit: bool,
+    /// The section on the data subject's notification, rendered (`ui/notification.rs`).
+    notification: String,
 }
 
 struct CaseModel {
@@ -1575,6 +1594,9 @@ async fn render_case<S: Store, C: Clock, E: Entropy>(
     let mut c = chrome(node, Some(actor), t, options, "");
     c.error = error;
     let cooperation = cooperation::panel(node, doc, actor, t, &c.csrf);
+    // UTC's date: only the forms' default; the node checks dates in its own calendar.
+    let today = node.now().strftime("%Y-%m-%d").to_string();
+    let notification = notification::section(&view, actor, &c.csrf, t.lang, &today);
     let engine = engine::of_case(doc)
         .render_with(t)
         .unwrap_or_else(|e| format!("<p>{e}</p>"));
@@ -1627,13 +1649,13 @@ async fn render_case<S: Store, C: Clock, E: Entropy>(
             providers,
             data: opts(DataCategory::ALL, &[]),
             received: casework::received_options(doc),
-            // UTC's date: only the form's default; the node checks the date in its own calendar.
-            today: node.now().strftime("%Y-%m-%d").to_string(),
+            today,
             confidential_forced: doc
                 .proposal
                 .duties
                 .contains(&comity_types::Duty::KeepConfidential),
             audit: actor.may(Action::ViewAudit),
+            notification,
         },
     )
 }
@@ -1668,6 +1690,8 @@ enum Act {
     Extend(String),
     Close(String),
     ConfirmEmergency(String),
+    /// The data subject's notification (`ui/notification.rs`).
+    Notification(notification::Change),
 }
 
 /// The status a refusal of the node is answered with on a page (as the JSON API does).
@@ -1725,6 +1749,7 @@ async fn act<S: Store, C: Clock, E: Entropy>(
         Act::Extend(text) => node.request_extension(who, id, &text).await,
         Act::Close(reason) => node.close(who, id, &reason).await,
         Act::ConfirmEmergency(note) => node.confirm_emergency(who, id, &note).await,
+        Act::Notification(change) => change.run(node, who, id).await,
     };
     match done {
         Ok(_) => Redirect::to(&format!("/cases/{id}")).into_response(),

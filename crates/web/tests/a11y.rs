@@ -422,6 +422,42 @@ async fn every_page_as_every_role_in_both_languages_is_accessible() {
     .await;
     let case = format!("/cases/{}", h.case_id);
     let (sent, offered, open) = information_cases(&h).await;
+    // Two sent requests: one whose notification may be restricted or recorded as given, one
+    // whose restriction is in force (re-justify, lift): every form of the notification section.
+    let mut requests = Vec::new();
+    for restricted in [false, true] {
+        let doc = h
+            .node
+            .new_case(
+                "officer",
+                comity_node::NewCase {
+                    scenario: support::SCENARIO.to_owned(),
+                    counterpart: "bo-central-authority".into(),
+                    ..comity_node::NewCase::default()
+                },
+            )
+            .await
+            .unwrap();
+        h.node
+            .send_with("officer", &doc.id, Some("contents follow"))
+            .await
+            .unwrap();
+        if restricted {
+            h.node
+                .restrict_notification(
+                    "officer",
+                    &doc.id,
+                    &comity_node::RestrictInput {
+                        subject: "the holder of the account named in the request".into(),
+                        until: "2027-06-30".into(),
+                        reason: "telling the holder would alert the suspects".into(),
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        requests.push(format!("/cases/{}", doc.id));
+    }
     let paths = [
         "/inbox",
         "/compose",
@@ -430,6 +466,8 @@ async fn every_page_as_every_role_in_both_languages_is_accessible() {
         sent.as_str(),
         offered.as_str(),
         open.as_str(),
+        requests[0].as_str(),
+        requests[1].as_str(),
         "/treaty",
         "/treaty?q=UNCC+40",
         "/directory",

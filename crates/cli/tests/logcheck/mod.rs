@@ -35,6 +35,13 @@ fn leaf_of_event(kind: &str, data: &serde_json::Value) -> Option<Event> {
         "decided" | "decision_received" => Event::Decision,
         "delivered" | "results_received" => Event::DataDelivered,
         "deadline_met" => Event::DeadlineMet,
+        // The notification lifecycle: each change's event is named after its leaf, on both
+        // sides.
+        "notification_restricted" => Event::NotificationRestricted,
+        "restriction_rejustified" => Event::RestrictionRejustified,
+        "restriction_lifted" => Event::RestrictionLifted,
+        "restriction_lapsed" => Event::RestrictionLapsed,
+        "subject_notified" => Event::SubjectNotified,
         "deadline_overdue" => match data["deadline"].as_str() {
             Some("respond") => Event::DeadlineMissed,
             Some("preservation_period") => Event::PreservationExpired,

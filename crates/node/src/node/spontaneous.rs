@@ -382,6 +382,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 forwarded: forwarded.clone(),
             }),
             transfers: Vec::new(),
+            notification: None,
         };
         let now = self.now_ms();
         let mut w = Writer::new(now);
@@ -781,6 +782,7 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 forwarded: msg.forwarded.clone(),
             }),
             transfers: Vec::new(),
+            notification: None,
         };
         w.change
             .cases

@@ -357,6 +357,13 @@ fn leaf_of_event(e: &comity_store::EventRow) -> Option<Event> {
         "transfer_refused" => Event::TransferRefused,
         "transfer_revoked" => Event::TransferRevoked,
         "forwarded" => Event::DataForwarded,
+        // The notification lifecycle: each change's event is named after its leaf, on both
+        // sides.
+        "notification_restricted" => Event::NotificationRestricted,
+        "restriction_rejustified" => Event::RestrictionRejustified,
+        "restriction_lifted" => Event::RestrictionLifted,
+        "restriction_lapsed" => Event::RestrictionLapsed,
+        "subject_notified" => Event::SubjectNotified,
         "deadline_overdue" => match e.data["deadline"].as_str() {
             Some("respond") => Event::DeadlineMissed,
             Some("preservation_period") => Event::PreservationExpired,
