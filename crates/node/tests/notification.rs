@@ -566,3 +566,54 @@ async fn no_restriction_without_a_provision() {
     let e = p.ar.notification("ana", "no-such-case").await.unwrap_err();
     assert_eq!(e.code(), "unknown_case");
 }
+
+/// Two changes that arrive in the wrong order: the later one waits (409, retried by the
+/// sender) until the earlier one has been applied; both sides end with the same record.
+#[tokio::test]
+async fn a_change_that_arrives_before_the_one_it_follows_waits_for_it() {
+    let p = pair().await;
+    let case =
+        p.ar.new_case("ana", new_case(scenario("mla", "BUD", MLA, "", "")))
+            .await
+            .unwrap();
+    p.ar.send("ana", &case.id).await.unwrap();
+    pump(&p.ar, &p.bo).await;
+    p.ar.restrict_notification("ana", &case.id, &restrict("2027-06-30"))
+        .await
+        .unwrap();
+    pump(&p.ar, &p.bo).await;
+    p.ar.rejustify_restriction(
+        "ana",
+        &case.id,
+        &RejustifyInput {
+            until: "2027-07-31".into(),
+            reason: "still needed".into(),
+        },
+    )
+    .await
+    .unwrap();
+    p.ar.lift_restriction("ana", &case.id, "no longer needed")
+        .await
+        .unwrap();
+    let out = p.ar.outbox_due(10).await.unwrap();
+    assert_eq!(out.len(), 2);
+    let e = p.bo.receive(&out[1].bytes).await.unwrap_err();
+    assert_eq!(e.code(), "illegal_transition", "{e}");
+    assert_eq!(
+        record(&p.bo, &case.id)
+            .await
+            .restriction
+            .unwrap()
+            .rejustified,
+        0
+    );
+    for m in &out {
+        let r = p.bo.receive(&m.bytes).await.unwrap();
+        assert_eq!(r.result["accepted"], true, "{}", r.result);
+    }
+    assert_eq!(record(&p.bo, &case.id).await, record(&p.ar, &case.id).await);
+    assert_eq!(
+        record(&p.bo, &case.id).await.restriction.unwrap().provision,
+        "BUD 27(8)"
+    );
+}

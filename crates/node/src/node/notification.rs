@@ -732,6 +732,30 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             )))
         };
         let from_requesting = doc.side == Side::Requested;
+        // The restriction's steps number its changes: a change must be the next one after the
+        // record held here (a record further ahead arrived before a change it follows, and is
+        // applied when that one has been, as any message that arrives out of order; one behind
+        // contradicts what this side holds). A notification leaves the steps as they were.
+        let have = current.history.len();
+        let want = if msg.action == "notified" {
+            have
+        } else {
+            have + 1
+        };
+        let got = theirs.history.len();
+        if got > want {
+            return Err(NodeError::IllegalTransition {
+                case: doc.id.clone(),
+                state: format!("{} restriction steps held", have),
+                action: "apply a notification change",
+                allowed: format!(
+                    "the change after step {have}; a change it follows has not arrived"
+                ),
+            });
+        }
+        if got < want {
+            return refuse("the record is behind the one this side holds");
+        }
         let event = match msg.action.as_str() {
             "restricted" | "rejustified" | "lifted" | "lapsed" if !from_requesting => {
                 return refuse("only the requesting side changes a restriction");
