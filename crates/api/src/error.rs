@@ -78,7 +78,8 @@ pub fn node_status(e: &NodeError, surface: Surface) -> StatusCode {
             | NodeError::GroundNotRaised { .. }
             | NodeError::ProsecutionRequired(_)
             | NodeError::OverrideRequired(_)
-            | NodeError::NoRestrictionBasis(_),
+            | NodeError::NoRestrictionBasis(_)
+            | NodeError::ExportUnavailable(_),
             _,
         ) => StatusCode::UNPROCESSABLE_ENTITY,
         (NodeError::BadInput(_), _) => StatusCode::BAD_REQUEST,

@@ -13,6 +13,7 @@
 
 mod cooperation;
 pub mod error;
+mod export;
 pub mod limits;
 mod log;
 mod metrics;
@@ -161,6 +162,12 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
                 "/v1/cases/{id}/notification/notified",
                 notification::notified::<S, C, E>,
             )
+            .get("/v1/cases/{id}/export/tcy", export::tcy_json::<S, C, E>)
+            .get(
+                "/v1/cases/{id}/export/tcy.html",
+                export::tcy_html::<S, C, E>,
+            )
+            .get("/v1/cases/{id}/export/bundle", export::bundle::<S, C, E>)
             .get("/v1/deadlines/due", due::<S, C, E>)
             .get("/v1/audit", audit::<S, C, E>)
             .get("/v1/log/alarms", alarms::<S, C, E>)

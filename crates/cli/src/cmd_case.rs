@@ -284,6 +284,44 @@ pub enum CaseCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Export a case: the T-CY preservation request form of a BUD preservation or
+    /// traffic-data disclosure request (a printable HTML document, JSON with --json), or the
+    /// portable signed bundle of any case (docs/interop.md). Recorded in the audit trail.
+    Export {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// The case id.
+        case: String,
+        #[arg(long, value_enum)]
+        format: crate::cmd_case_export::ExportFormat,
+        /// Write to FILE instead of standard output.
+        #[arg(long = "out", value_name = "FILE")]
+        out_file: Option<PathBuf>,
+        /// The language of the T-CY form's labels (en, fr).
+        #[arg(long, value_name = "LANG", default_value = "en")]
+        lang: String,
+    },
+    /// Verify a bundle offline, with only the file and a trust anchor: every signature, every
+    /// sender key, every leaf's inclusion proof to the checkpoint and its cosignatures, the
+    /// leaves against the case's events. Exit 0 verified, 1 naming what failed, 2 unreadable.
+    VerifyBundle {
+        /// The bundle file (`-` for standard input).
+        file: PathBuf,
+        /// A directory version the verifier trusts (the bundle's must be it or an earlier one).
+        #[arg(
+            long,
+            value_name = "TRUSTED.json",
+            conflicts_with = "pin",
+            required_unless_present = "pin"
+        )]
+        directory: Option<PathBuf>,
+        /// The key id of the exporting node's signing key, as `comity init` prints it.
+        #[arg(long, value_name = "KEY-FINGERPRINT")]
+        pin: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `comity cases`: the case list, or with `--due` the deadline task and what is due.
@@ -332,15 +370,32 @@ pub fn run(cmd: CaseCommand) -> ExitCode {
         | CaseCommand::Object { node, .. }
         | CaseCommand::Close { node, .. }
         | CaseCommand::ConfirmEmergency { node, .. }
-        | CaseCommand::Item { node, .. } => node.json,
+        | CaseCommand::Item { node, .. }
+        | CaseCommand::Export { node, .. } => node.json,
         CaseCommand::Spontaneous(c) => c.node().json,
         CaseCommand::Transfer(c) => c.node().json,
+        CaseCommand::VerifyBundle { json, .. } => *json,
     };
     run_async(json, dispatch(cmd))
 }
 
 async fn dispatch(cmd: CaseCommand) -> Result<(), Failure> {
     match cmd {
+        CaseCommand::Export {
+            node,
+            case,
+            format,
+            out_file,
+            lang,
+        } => crate::cmd_case_export::export(node, case, format, out_file, lang).await,
+        CaseCommand::VerifyBundle {
+            file,
+            directory,
+            pin,
+            json,
+        } => {
+            crate::cmd_case_export::verify_bundle(&file, directory.as_deref(), pin.as_deref(), json)
+        }
         CaseCommand::New {
             node,
             to,

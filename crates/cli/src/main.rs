@@ -7,6 +7,7 @@ mod check;
 mod cmd_backup;
 mod cmd_bench;
 mod cmd_case;
+mod cmd_case_export;
 mod cmd_db;
 mod cmd_demo;
 mod cmd_directory;

@@ -255,6 +255,7 @@ fn api_request(action: Action) -> Option<(reqwest::Method, &'static str, serde_j
             "/v1/cases/no-such-case/transfers/none/grant",
             json!({"text": "t"}),
         ),
+        Action::ExportCase => (M::GET, "/v1/cases/no-such-case/export/bundle", nothing),
         // Public (the report), or not on the API (the directory, the treaty browser and
         // accounts are pages and commands): the matrix alone is checked for them.
         Action::ViewReport | Action::ViewDirectory | Action::ViewTreaty | Action::ManageUsers => {
@@ -270,6 +271,7 @@ fn page_of(action: Action) -> Option<&'static str> {
         Action::Compose => Some("/compose"),
         Action::ViewCase => Some("/cases/no-such-case"),
         Action::ViewAudit => Some("/cases/no-such-case/audit"),
+        Action::ExportCase => Some("/cases/no-such-case/tcy"),
         Action::ViewReport | Action::ViewAlarms => Some("/transparency"),
         Action::Inform => Some("/information/new"),
         _ => None,

@@ -62,6 +62,9 @@ pub enum NodeError {
     /// gives no provision (the message says why).
     #[error("no provision for keeping the request from the person concerned: {0}")]
     NoRestrictionBasis(String),
+    /// An export the case does not lend itself to (the message says why).
+    #[error("{0}")]
+    ExportUnavailable(String),
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -91,6 +94,7 @@ impl NodeError {
             NodeError::TransferNotAuthorised(_) => "transfer_not_authorised",
             NodeError::InformationWithheld(_) => "information_withheld",
             NodeError::NoRestrictionBasis(_) => "no_restriction_basis",
+            NodeError::ExportUnavailable(_) => "export_unavailable",
             NodeError::Store(_) => "storage",
             NodeError::Internal(_) => "internal",
         }

@@ -23,10 +23,12 @@ use comity_types::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
+mod export;
 mod notification;
 mod spontaneous;
 mod transfer;
 mod witness;
+pub use export::*;
 pub use notification::*;
 pub use spontaneous::{InformationInput, information_cites};
 pub use transfer::{ForwardInput, GrantInput, TransferInput, transfer_cites};

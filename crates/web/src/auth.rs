@@ -229,10 +229,12 @@ pub enum Action {
     RequestTransfer,
     /// As the original sender, authorise, refuse or revoke an onward transfer.
     AuthoriseTransfer,
+    /// Export a case: the T-CY form and the signed bundle (docs/interop.md; audited).
+    ExportCase,
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 32] = [
         Action::ListCases,
         Action::ViewCase,
         Action::Compose,
@@ -264,6 +266,7 @@ impl Action {
         Action::Inform,
         Action::RequestTransfer,
         Action::AuthoriseTransfer,
+        Action::ExportCase,
     ];
 }
 
@@ -277,6 +280,9 @@ pub fn allowed(role: Role, action: Action) -> bool {
         A::ListCases | A::ViewCase => {
             matches!(role, Role::Officer | Role::Supervisor | Role::Auditor)
         }
+        // An export holds what the case page shows (never an item's contents), signed for
+        // another reader: those who read cases may export them, oversight included.
+        A::ExportCase => matches!(role, Role::Officer | Role::Supervisor | Role::Auditor),
         // Working a case.
         A::Compose
         | A::Send
@@ -1047,6 +1053,7 @@ mod tests {
                 a,
                 Action::ListCases
                     | Action::ViewCase
+                    | Action::ExportCase
                     | Action::ViewAudit
                     | Action::ViewAlarms
                     | Action::ViewReport

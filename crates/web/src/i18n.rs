@@ -488,3 +488,210 @@ pub fn disposition_words(lang: &str, code: &str) -> &'static str {
         _ => "",
     }
 }
+
+/// The texts of the exports of a case: the links on the case page and the T-CY form's page.
+/// The form's sources and notes name fields of the case and stay in English, as codes do.
+#[derive(Debug)]
+pub struct ExportText {
+    pub lang: &'static str,
+    pub exports: &'static str,
+    pub tcy_html: &'static str,
+    pub tcy_json: &'static str,
+    pub tcy_download: &'static str,
+    pub bundle: &'static str,
+    pub back_to_case: &'static str,
+    pub intro: &'static str,
+    pub side_requesting: &'static str,
+    pub side_requested: &'static str,
+    pub articles: &'static str,
+    pub field: &'static str,
+    pub value: &'static str,
+    pub source: &'static str,
+    pub provisions: &'static str,
+    pub missing: &'static str,
+    pub missing_count: &'static str,
+    pub nothing_missing: &'static str,
+    pub not_applicable: &'static str,
+    pub unverified: &'static str,
+    pub unverified_note: &'static str,
+    pub template_source: &'static str,
+    /// Section and field labels by id (French; English is the template's own).
+    pub labels: &'static [(&'static str, &'static str)],
+}
+
+pub static EXPORT_EN: ExportText = ExportText {
+    lang: "en",
+    exports: "Exports",
+    tcy_html: "T-CY preservation request (page)",
+    tcy_json: "T-CY preservation request (JSON)",
+    tcy_download: "Download the page",
+    bundle: "Signed bundle of the case",
+    back_to_case: "Back to the case",
+    intro: "Filled from case",
+    side_requesting: "on the requesting side",
+    side_requested: "on the requested side",
+    articles: "Articles",
+    field: "Field",
+    value: "Value",
+    source: "Source in the case",
+    provisions: "Provisions",
+    missing: "missing",
+    missing_count: "Fields the case cannot fill (left empty, never invented)",
+    nothing_missing: "The case fills every field.",
+    not_applicable: "not applicable",
+    unverified: "unverified",
+    unverified_note: "This section of the template was not verified against the published template (treaties-digest.md section 6).",
+    template_source: "Template",
+    labels: &[],
+};
+
+pub static EXPORT_FR: ExportText = ExportText {
+    lang: "fr",
+    exports: "Exports",
+    tcy_html: "Demande de conservation T-CY (page)",
+    tcy_json: "Demande de conservation T-CY (JSON)",
+    tcy_download: "Télécharger la page",
+    bundle: "Paquet signé de l’affaire",
+    back_to_case: "Retour à l’affaire",
+    intro: "Rempli à partir de l’affaire",
+    side_requesting: "du côté requérant",
+    side_requested: "du côté requis",
+    articles: "Articles",
+    field: "Champ",
+    value: "Valeur",
+    source: "Source dans l’affaire",
+    provisions: "Dispositions",
+    missing: "manquant",
+    missing_count: "Champs que l’affaire ne permet pas de remplir (laissés vides, jamais inventés)",
+    nothing_missing: "L’affaire remplit tous les champs.",
+    not_applicable: "sans objet",
+    unverified: "non vérifié",
+    unverified_note: "Cette section du modèle n’a pas été vérifiée sur le modèle publié (treaties-digest.md section 6).",
+    template_source: "Modèle",
+    labels: &[
+        (
+            "title",
+            "Demande de conservation de données au titre des articles 29 et 30 de la Convention de Budapest sur la cybercriminalité",
+        ),
+        ("date", "Date"),
+        ("reference", "Référence / numéro d’affaire"),
+        ("status", "Statut de la demande"),
+        ("requested_authority", "Autorité requise"),
+        ("requesting_authority", "Autorité requérante"),
+        (
+            "confirmation_contact",
+            "Contact pour confirmation complémentaire auprès de l’autorité requérante",
+        ),
+        (
+            "investigative_authority",
+            "Autorité d’enquête / opérationnelle",
+        ),
+        ("offence", "Infraction(s) et dispositions légales"),
+        ("facts", "Résumé des faits"),
+        ("data", "Données à conserver"),
+        (
+            "custodian",
+            "Dépositaire / fournisseur de services et localisation",
+        ),
+        ("necessity", "Nécessité / urgence"),
+        ("mla_follows", "Demande d’entraide à suivre"),
+        (
+            "confidentiality",
+            "Confidentialité / ne pas informer l’utilisateur",
+        ),
+        (
+            "traffic_disclosure",
+            "Divulgation rapide de données relatives au trafic conservées (article 30)",
+        ),
+        ("signature", "Signature / authentification"),
+        ("field:date", "Date (JJ/MM/AAAA)"),
+        ("field:reference", "Référence / numéro d’affaire"),
+        (
+            "field:status",
+            "Nouvelle demande ou prolongation d’une demande antérieure",
+        ),
+        (
+            "field:previous_reference",
+            "Numéro de ticket / référence de la demande antérieure",
+        ),
+        ("field:requested_authority", "Autorité requise"),
+        ("field:requesting_organisation", "Organisation"),
+        ("field:requesting_person", "Personne chargée de la demande"),
+        ("field:requesting_address", "Adresse"),
+        ("field:requesting_telephone", "Téléphone"),
+        ("field:requesting_cell_phone", "Téléphone portable"),
+        ("field:requesting_email", "Courriel"),
+        ("field:requesting_fax", "Télécopie"),
+        ("field:requesting_office_hours", "Heures de bureau"),
+        ("field:requesting_time_zone", "Fuseau horaire"),
+        (
+            "field:preferred_means",
+            "Réponse par courriel ou autre moyen rapide préférée / moyen préféré",
+        ),
+        ("field:contact_name", "Nom"),
+        ("field:contact_job_title", "Intitulé du poste"),
+        ("field:contact_function", "Fonction"),
+        ("field:contact_telephone", "Téléphone"),
+        ("field:contact_cell_phone", "Téléphone portable"),
+        ("field:contact_email", "Courriel"),
+        (
+            "field:investigative_authority",
+            "Autorité d’enquête / opérationnelle",
+        ),
+        ("field:offence", "Infraction(s)"),
+        ("field:legal_provisions", "Dispositions légales"),
+        ("field:parties", "Parties requérante et requise"),
+        ("field:facts_summary", "Bref résumé des faits"),
+        (
+            "field:data_types",
+            "Type de données (abonné / trafic / contenu)",
+        ),
+        (
+            "field:identifiers",
+            "Identifiants (compte, courriel, adresse IP avec date, heure et fuseau horaire)",
+        ),
+        ("field:period", "Période"),
+        (
+            "field:relationship",
+            "Lien entre les données et l’infraction",
+        ),
+        (
+            "field:custodian",
+            "Dépositaire des données ou localisation du système informatique",
+        ),
+        ("field:necessity", "Nécessité de la conservation"),
+        ("field:urgency", "Urgence"),
+        (
+            "field:mla_follows",
+            "La Partie entend présenter une demande d’entraide",
+        ),
+        (
+            "field:confidentiality",
+            "Garder la demande confidentielle ; ne pas informer l’utilisateur",
+        ),
+        (
+            "field:traffic_disclosure",
+            "Divulgation des données relatives au trafic identifiant d’autres fournisseurs et la voie de la communication",
+        ),
+        ("field:signature", "Signature / authentification"),
+    ],
+};
+
+/// The export texts of `lang`, English if there are none.
+pub fn export_text(lang: &str) -> &'static ExportText {
+    if lang == "fr" { &EXPORT_FR } else { &EXPORT_EN }
+}
+
+impl ExportText {
+    /// The label of a section (`id`) or field (`field:id`) in this language; `english` (the
+    /// template's own words) where the catalogue has none, which for English is always.
+    pub fn label<'a>(&self, key: &str, english: &'a str) -> &'a str
+    where
+        'static: 'a,
+    {
+        self.labels
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(english, |(_, v)| v)
+    }
+}

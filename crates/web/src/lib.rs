@@ -53,6 +53,7 @@ pub fn api_action(method: &Method, path: &str) -> Option<Action> {
             "notified" => Action::RecordNotification,
             _ => return None,
         },
+        ["cases", _, "export", _] if get => Action::ExportCase,
         ["cases", _, verb] if post => match *verb {
             "send" => Action::Send,
             "revise" => Action::Compose,

@@ -84,6 +84,7 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
             post(casework::open_item::<S, C, E>),
         )
         .route("/cases/{id}/audit", get(casework::audit_page::<S, C, E>))
+        .route("/cases/{id}/tcy", get(export::tcy_page::<S, C, E>))
         .route(
             "/information/new",
             get(cooperation::new_information::<S, C, E>),
@@ -149,6 +150,7 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
 
 mod casework;
 mod cooperation;
+pub mod export;
 pub mod notification;
 mod transparency;
 
@@ -1177,6 +1179,9 @@ struct CasePage {
     audit: bool,
     /// The section on the data subject's notification, rendered (`ui/notification.rs`).
     notification: String,
+    /// The exports the actor may download: `None` if none; `Some(true)` with the T-CY form.
+    exports: Option<bool>,
+    x: &'static crate::i18n::ExportText,
 }
 
 struct CaseModel {
@@ -1656,6 +1661,10 @@ async fn render_case<S: Store, C: Clock, E: Entropy>(
                 .contains(&comity_types::Duty::KeepConfidential),
             audit: actor.may(Action::ViewAudit),
             notification,
+            exports: actor
+                .may(Action::ExportCase)
+                .then(|| export::tcy_fits(&view.case)),
+            x: crate::i18n::export_text(t.lang),
         },
     )
 }

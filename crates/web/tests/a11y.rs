@@ -458,7 +458,26 @@ async fn every_page_as_every_role_in_both_languages_is_accessible() {
         }
         requests.push(format!("/cases/{}", doc.id));
     }
+    // A BUD preservation request: its case page links to the T-CY form, whose page is checked.
+    let preservation = h
+        .node
+        .new_case(
+            "officer",
+            comity_node::NewCase {
+                scenario: support::SCENARIO
+                    .replace("basis = \"UNCC\"", "basis = \"BUD\"")
+                    .replace("kind = \"stored_data\"", "kind = \"preservation\""),
+                counterpart: "bo-central-authority".into(),
+                ..comity_node::NewCase::default()
+            },
+        )
+        .await
+        .unwrap();
+    let tcy_case = format!("/cases/{}", preservation.id);
+    let tcy = format!("/cases/{}/tcy", preservation.id);
     let paths = [
+        tcy_case.as_str(),
+        tcy.as_str(),
         "/inbox",
         "/compose",
         case.as_str(),
