@@ -72,6 +72,11 @@ pub fn node_status(e: &NodeError, surface: Surface) -> StatusCode {
         (NodeError::InformationWithheld(_), _) => StatusCode::CONFLICT,
         // No matching authorisation of the original sender (UNCC 36(3)).
         (NodeError::TransferNotAuthorised(_), _) => StatusCode::FORBIDDEN,
+        (NodeError::UnknownTeam(_), Surface::Officer) => StatusCode::NOT_FOUND,
+        // Out of order (a join before the agreement): the sender retries.
+        (NodeError::UnknownTeam(_), Surface::Peer) => StatusCode::CONFLICT,
+        (NodeError::TeamClosed(_) | NodeError::TeamInactive(_), _) => StatusCode::CONFLICT,
+        (NodeError::NotTeamCreator(_), _) => StatusCode::FORBIDDEN,
         (
             NodeError::ReasonsRequired(_)
             | NodeError::GroundExcluded { .. }

@@ -21,6 +21,7 @@ mod notification;
 pub mod officer;
 pub mod peer;
 mod routes;
+pub mod teams;
 mod web;
 
 use std::sync::Arc;
@@ -168,6 +169,14 @@ impl<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static> Api<S, C, E> 
                 export::tcy_html::<S, C, E>,
             )
             .get("/v1/cases/{id}/export/bundle", export::bundle::<S, C, E>)
+            .get("/v1/teams", teams::list::<S, C, E>)
+            .post("/v1/teams", teams::create::<S, C, E>)
+            .get("/v1/teams/{id}", teams::show::<S, C, E>)
+            .post("/v1/teams/{id}/join", teams::join::<S, C, E>)
+            .post("/v1/teams/{id}/decline", teams::decline::<S, C, E>)
+            .post("/v1/teams/{id}/posts", teams::post::<S, C, E>)
+            .get("/v1/teams/{id}/items/{item}", teams::item::<S, C, E>)
+            .post("/v1/teams/{id}/close", teams::close::<S, C, E>)
             .get("/v1/deadlines/due", due::<S, C, E>)
             .get("/v1/audit", audit::<S, C, E>)
             .get("/v1/log/alarms", alarms::<S, C, E>)

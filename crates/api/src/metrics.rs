@@ -104,7 +104,11 @@ async fn gauges<S: Store>(store: &S) -> Result<Gauges, StoreError> {
         .iter()
         .map(|s| (s.as_str().to_owned(), 0))
         .collect();
+    // Joint investigation teams are rows of their own side, not cases.
     for row in store.cases(&CaseFilter::default()).await? {
+        if row.side == comity_node::TEAM_SIDE {
+            continue;
+        }
         *cases.entry(row.state).or_insert(0) += 1;
     }
     let outbox_pending = store.outbox_due(i64::MAX, u32::MAX).await?.len();

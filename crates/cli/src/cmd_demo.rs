@@ -819,6 +819,130 @@ impl Script {
             "clarified request executed",
             at(&done, "/case/decision/disposition") == "executed",
         );
+        self.team().await
+    }
+
+    /// Waits until team `id` on node `who` satisfies `ready` (messages travel through the
+    /// outbox).
+    async fn team_until(
+        &self,
+        who: usize,
+        id: &str,
+        what: &str,
+        ready: impl Fn(&Value) -> bool,
+    ) -> Result<Value, String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, v) = self
+                .call(who, reqwest::Method::GET, &format!("/v1/teams/{id}"), None)
+                .await?;
+            if status == 200 && ready(&v) {
+                return Ok(v);
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "team {id} on {}: {what} did not happen (last answer {status})",
+                    AUTHORITIES.get(who).map_or("?", |a| a.id)
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The sixth scene: a joint investigation team (UNCC 48) between Arcadia and Borduria's
+    /// central authority — the agreement, the join, a shared item, the close.
+    async fn team(&mut self) -> Result<(), String> {
+        use base64::Engine as _;
+        println!(
+            "\n6. A joint investigation team (UNCC 48): Arcadia and Borduria share evidence under an agreement"
+        );
+        let bo = AUTHORITIES.get(BO_CA).map_or("", |a| a.id);
+        let created = self
+            .ok(
+                AR,
+                "/v1/teams",
+                json!({
+                    "members": [bo],
+                    "purpose": "the ransomware group behind the hospital attacks",
+                    "start": self.due_in_days(0),
+                    "end": self.due_in_days(90),
+                    "basis": "UNCC",
+                    "conditions": {"purpose_only": true, "consent_for_other_use": true, "onward": "forbidden"}
+                }),
+            )
+            .await?;
+        let id = at(&created, "/id").as_str().unwrap_or_default().to_owned();
+        let sha = at(&created, "/agreement_sha256").clone();
+        self.say(AR, format!("agreement sent to {bo} (team {id})"));
+        let got = self
+            .team_until(BO_CA, &id, "the agreement's arrival", |v| {
+                at(v, "/team/state") == "invited"
+            })
+            .await?;
+        self.check(
+            "the member holds the agreement as sent",
+            at(&got, "/team/agreement_sha256") == &sha,
+        );
+        self.ok(BO_CA, &format!("/v1/teams/{id}/join"), json!({}))
+            .await?;
+        self.say(BO_CA, "joined, accepting the agreement's SHA-256");
+        self.team_until(AR, &id, "the join", |v| {
+            at(v, "/active") == true && at(v, "/team/members/1/status") == "joined"
+        })
+        .await?;
+        let evidence = "wallet bc1q...: 14 ransom payments\n";
+        self.ok(
+            AR,
+            &format!("/v1/teams/{id}/posts"),
+            json!({"text": "the wallets we traced", "items": [{"name": "wallets.txt", "content_base64": base64::engine::general_purpose::STANDARD.encode(evidence)}]}),
+        )
+        .await?;
+        self.say(AR, "posted the traced wallets to the team");
+        let seen = self
+            .team_until(BO_CA, &id, "the post", |v| {
+                v.pointer("/items/0/sha256").is_some()
+            })
+            .await?;
+        self.say(
+            BO_CA,
+            format!(
+                "item received in the team: sha256 {}…",
+                at(&seen, "/items/0/sha256")
+                    .as_str()
+                    .unwrap_or_default()
+                    .get(..16)
+                    .unwrap_or_default()
+            ),
+        );
+        self.ok(
+            AR,
+            &format!("/v1/teams/{id}/close"),
+            json!({"reason": "the suspects were arrested"}),
+        )
+        .await?;
+        self.team_until(BO_CA, &id, "the close", |v| {
+            at(v, "/team/state") == "closed"
+        })
+        .await?;
+        let (status, v) = self
+            .call(
+                BO_CA,
+                reqwest::Method::POST,
+                &format!("/v1/teams/{id}/posts"),
+                Some(json!({"text": "one more thing"})),
+            )
+            .await?;
+        self.say(
+            BO_CA,
+            format!(
+                "team closed; a post after the close answered {status} {}",
+                at(&v, "/error/code")
+            ),
+        );
+        self.check(
+            "a post after the close is refused",
+            status == 409 && at(&v, "/error/code") == "jit_closed",
+        );
         Ok(())
     }
 }

@@ -214,7 +214,11 @@ async fn inbox(h: &NodeHandle, paths: &[PathBuf]) -> Result<(), Failure> {
                         error.as_ref().map(|(c, m)| (c.as_str(), m.as_str())),
                     );
                 }
-                Err(e @ (NodeError::UnknownCase(_) | NodeError::IllegalTransition { .. })) => {
+                Err(
+                    e @ (NodeError::UnknownCase(_)
+                    | NodeError::UnknownTeam(_)
+                    | NodeError::IllegalTransition { .. }),
+                ) => {
                     later.push((path, e));
                 }
                 Err(e) if e.is_bad_input() => {

@@ -13,6 +13,7 @@ mod cmd_demo;
 mod cmd_directory;
 mod cmd_envelope;
 mod cmd_init;
+mod cmd_jit;
 mod cmd_keys;
 mod cmd_log;
 mod cmd_log_export;
@@ -71,6 +72,10 @@ enum Command {
     Case(cmd_case::CaseCommand),
     /// List a node's cases; with --due, run the deadline task and list what is due.
     Cases(cmd_case::CasesArgs),
+    /// Joint investigation teams (UNCC 48; SAP2 12, unverified): create, join, decline, post,
+    /// open items, close, list, show.
+    #[command(subcommand)]
+    Jit(cmd_jit::JitCommand),
     /// Maintain a node: retention sweep, audit trail.
     #[command(subcommand)]
     Node(cmd_node::NodeCommand),
@@ -129,6 +134,7 @@ fn main() -> ExitCode {
         Command::Case(cmd) => cmd_case::run(cmd),
         Command::Cases(args) => cmd_case::run_cases(args),
         Command::Node(cmd) => cmd_node::run(cmd),
+        Command::Jit(cmd) => cmd_jit::run(cmd),
         Command::Outbox(args) => cmd_transport::run_outbox(args),
         Command::Inbox(args) => cmd_transport::run_inbox(args),
 

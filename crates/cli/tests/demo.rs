@@ -48,6 +48,10 @@ fn demo_once_runs_every_case_and_frees_its_ports() {
         "clarification received: missing facts_summary (UNCC 40(15)(c))",
         "checked again: engine says \"execute\"",
         "executed after clarification",
+        // A joint investigation team.
+        "6. A joint investigation team (UNCC 48)",
+        "item received in the team: sha256",
+        "a post after the close answered 409 \"jit_closed\"",
         "every case ended as expected",
     ] {
         assert!(stdout.contains(needle), "`{needle}` missing from\n{stdout}");

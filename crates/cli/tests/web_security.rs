@@ -256,6 +256,13 @@ fn api_request(action: Action) -> Option<(reqwest::Method, &'static str, serde_j
             json!({"text": "t"}),
         ),
         Action::ExportCase => (M::GET, "/v1/cases/no-such-case/export/bundle", nothing),
+        Action::ViewTeams => (M::GET, "/v1/teams/no-such-team", nothing),
+        Action::TeamAgreement => (M::POST, "/v1/teams/no-such-team/join", nothing),
+        Action::TeamWork => (
+            M::POST,
+            "/v1/teams/no-such-team/posts",
+            json!({"text": "t"}),
+        ),
         // Public (the report), or not on the API (the directory, the treaty browser and
         // accounts are pages and commands): the matrix alone is checked for them.
         Action::ViewReport | Action::ViewDirectory | Action::ViewTreaty | Action::ManageUsers => {
@@ -274,6 +281,7 @@ fn page_of(action: Action) -> Option<&'static str> {
         Action::ExportCase => Some("/cases/no-such-case/tcy"),
         Action::ViewReport | Action::ViewAlarms => Some("/transparency"),
         Action::Inform => Some("/information/new"),
+        Action::ViewTeams => Some("/teams"),
         _ => None,
     }
 }
@@ -328,6 +336,11 @@ fn page_form(action: Action) -> Option<(String, Vec<(&'static str, &'static str)
         Action::AuthoriseTransfer => (case("transfers/none/grant"), vec![("text", "t")]),
         Action::RestrictNotification => (case("notification/lift"), vec![("reason", "r")]),
         Action::RecordNotification => (case("notification/notified"), vec![("means", "letter")]),
+        Action::TeamAgreement => (
+            "/teams/no-such-team/decline".to_owned(),
+            vec![("reason", "r")],
+        ),
+        Action::TeamWork => ("/teams/no-such-team/items/none/open".to_owned(), vec![]),
         Action::ResolveAlarm => (
             "/transparency/alarms/999999/resolve".to_owned(),
             vec![("keep", "held"), ("reason", "r")],

@@ -65,6 +65,18 @@ pub enum NodeError {
     /// An export the case does not lend itself to (the message says why).
     #[error("{0}")]
     ExportUnavailable(String),
+    /// No joint investigation team of that id that this node (or the sender) is a member of.
+    #[error("no joint investigation team `{0}`")]
+    UnknownTeam(String),
+    /// The team has ended: nothing more is posted, delivered or opened.
+    #[error("{0}")]
+    TeamClosed(String),
+    /// The team is not active yet (its first day has not come, or no other member joined).
+    #[error("{0}")]
+    TeamInactive(String),
+    /// Only the creating authority closes a team.
+    #[error("{0}")]
+    NotTeamCreator(String),
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -95,6 +107,10 @@ impl NodeError {
             NodeError::InformationWithheld(_) => "information_withheld",
             NodeError::NoRestrictionBasis(_) => "no_restriction_basis",
             NodeError::ExportUnavailable(_) => "export_unavailable",
+            NodeError::UnknownTeam(_) => "unknown_team",
+            NodeError::TeamClosed(_) => "jit_closed",
+            NodeError::TeamInactive(_) => "jit_inactive",
+            NodeError::NotTeamCreator(_) => "not_team_creator",
             NodeError::Store(_) => "storage",
             NodeError::Internal(_) => "internal",
         }

@@ -24,11 +24,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 mod export;
+mod jit;
 mod notification;
 mod spontaneous;
 mod transfer;
 mod witness;
 pub use export::*;
+pub use jit::*;
 pub use notification::*;
 pub use spontaneous::{InformationInput, information_cites};
 pub use transfer::{ForwardInput, GrantInput, TransferInput, transfer_cites};
@@ -786,6 +788,8 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             .store
             .case(id)
             .await?
+            // A joint investigation team is kept in a row of its own kind (`jit.rs`).
+            .filter(|r| r.side != TEAM_SIDE)
             .ok_or_else(|| NodeError::UnknownCase(id.to_owned()))?;
         let doc: CaseDoc = serde_json::from_value(row.doc.clone())
             .map_err(|e| NodeError::Internal(format!("case `{id}` does not read back: {e}")))?;
@@ -2647,7 +2651,11 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             Err(NodeError::Store(e)) => return Err(NodeError::Store(e)),
             // Out of order (a reply before its request, a result before its decision): not
             // recorded, so the sender's retry is applied once the case is ready.
-            Err(e @ (NodeError::UnknownCase(_) | NodeError::IllegalTransition { .. })) => {
+            Err(
+                e @ (NodeError::UnknownCase(_)
+                | NodeError::UnknownTeam(_)
+                | NodeError::IllegalTransition { .. }),
+            ) => {
                 return Err(e);
             }
             // A message that cannot ever be applied is answered the same way every time.
@@ -3284,6 +3292,9 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             kinds::TRANSFER_ANSWER => self.receive_transfer_answer(from, envelope, payload).await,
             kinds::TRANSFER_REVOKED => self.receive_transfer_revoked(from, envelope, payload).await,
             kinds::NOTIFICATION => self.apply_notification(w, from, envelope, payload).await,
+            jit if jit.starts_with("jit.") => {
+                self.apply_team_message(from, jit, envelope, payload).await
+            }
             other => Err(NodeError::BadInput(format!(
                 "unknown message kind `{other}`"
             ))),
@@ -3422,10 +3433,32 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
 
     /// Cases, newest first.
     pub async fn list(&self, filter: &CaseFilter) -> Result<Vec<CaseDoc>, NodeError> {
-        let rows = self.store.cases(filter).await?;
-        rows.into_iter()
-            .map(|r| serde_json::from_value(r.doc).map_err(|e| NodeError::Internal(e.to_string())))
-            .collect()
+        // Teams are rows of their own side (`jit.rs`): left out, and the limit asked again
+        // for as many more as were left out, so that a page of cases stays full.
+        let mut f = filter.clone();
+        loop {
+            let rows = self.store.cases(&f).await?;
+            let got = rows.len();
+            let cases: Vec<CaseRow> = rows.into_iter().filter(|r| r.side != TEAM_SIDE).collect();
+            let skipped = got - cases.len();
+            match (f.limit, filter.limit) {
+                (Some(asked), Some(wanted))
+                    if skipped > 0 && got >= asked as usize && cases.len() < wanted as usize =>
+                {
+                    f.limit =
+                        Some(asked.saturating_add(u32::try_from(skipped).unwrap_or(u32::MAX)));
+                }
+                _ => {
+                    return cases
+                        .into_iter()
+                        .map(|r| {
+                            serde_json::from_value(r.doc)
+                                .map_err(|e| NodeError::Internal(e.to_string()))
+                        })
+                        .collect();
+                }
+            }
+        }
     }
 
     /// Deadlines that are due or overdue (after marking them with [`Node::tick`]).
@@ -3521,6 +3554,8 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             }
             changed.push(deadline_view(row));
         }
+        // Joint investigation teams whose last day has passed end too (`jit.rs`).
+        self.end_teams().await?;
         Ok(changed)
     }
 
@@ -3556,6 +3591,8 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
         case: &str,
         item: &str,
     ) -> Result<Vec<u8>, NodeError> {
+        // A treaty case's item (a team's are opened by `open_team_item`, under its agreement).
+        self.load(case).await?;
         let items = self.store.items(case).await?;
         let row = items
             .into_iter()

@@ -85,11 +85,24 @@ pub enum Event {
     RestrictionLapsed,
     /// The data subject was told.
     SubjectNotified,
+    /// A joint investigation team's agreement was made (by its creating authority) or received
+    /// (by a member): a team event (UNCC 48; SAP2 12, unverified).
+    TeamCreated,
+    /// A member authority joined a team, accepting the agreement as sent.
+    TeamJoined,
+    /// A member authority declined a team's agreement.
+    TeamDeclined,
+    /// A message, with or without evidence items, was posted to a team's shared case space.
+    TeamPosted,
+    /// An officer opened an evidence item shared in a team.
+    TeamItemOpened,
+    /// A team ended: closed by its creating authority, or its end date passed.
+    TeamClosed,
 }
 
 impl Event {
     /// Every event, in canonical order.
-    pub const ALL: [Event; 28] = [
+    pub const ALL: [Event; 34] = [
         Event::RequestSent,
         Event::RequestReceived,
         Event::EnvelopeRefused,
@@ -118,6 +131,12 @@ impl Event {
         Event::RestrictionLifted,
         Event::RestrictionLapsed,
         Event::SubjectNotified,
+        Event::TeamCreated,
+        Event::TeamJoined,
+        Event::TeamDeclined,
+        Event::TeamPosted,
+        Event::TeamItemOpened,
+        Event::TeamClosed,
     ];
 
     /// The wire spelling.
@@ -151,12 +170,32 @@ impl Event {
             Event::RestrictionLifted => "restriction_lifted",
             Event::RestrictionLapsed => "restriction_lapsed",
             Event::SubjectNotified => "subject_notified",
+            Event::TeamCreated => "team_created",
+            Event::TeamJoined => "team_joined",
+            Event::TeamDeclined => "team_declined",
+            Event::TeamPosted => "team_posted",
+            Event::TeamItemOpened => "team_item_opened",
+            Event::TeamClosed => "team_closed",
         }
     }
 
     /// Whether the event belongs to a case (and so names its Parties, kind and commitment).
     pub fn of_case(self) -> bool {
-        !matches!(self, Event::EnvelopeRefused | Event::DirectoryChanged)
+        !matches!(self, Event::EnvelopeRefused | Event::DirectoryChanged) && !self.of_team()
+    }
+
+    /// Whether the event belongs to a joint investigation team (and so names the team's
+    /// commitment, basis and Parties, and the Party that acted).
+    pub fn of_team(self) -> bool {
+        matches!(
+            self,
+            Event::TeamCreated
+                | Event::TeamJoined
+                | Event::TeamDeclined
+                | Event::TeamPosted
+                | Event::TeamItemOpened
+                | Event::TeamClosed
+        )
     }
 }
 
@@ -246,7 +285,10 @@ pub struct Leaf {
     /// The instrument the request is made under (case events).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basis: Option<Instrument>,
-    /// The case, as a salted commitment (case events).
+    /// The Party of the authority that acted (team events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<PartyCode>,
+    /// The case, as a salted commitment (case events; for team events, the team's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case: Option<CaseCommitment>,
     /// Why an envelope was refused: the protocol's stable error code (`envelope_refused`).
@@ -276,6 +318,10 @@ pub struct Leaf {
     /// What the requested Party decided (`decision`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Disposition>,
+    /// The Parties of the team's member authorities, in canonical order, each once (team
+    /// events).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parties: Vec<PartyCode>,
     /// The requested Party (case events; for `envelope_refused`, the refusing node's Party).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested: Option<PartyCode>,
@@ -294,6 +340,18 @@ pub struct CaseRef {
     pub kind: RequestKind,
     pub basis: Instrument,
     pub emergency: bool,
+}
+
+/// What every leaf of one joint investigation team says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamRef {
+    /// The team's commitment, made like a case's (section 2 of docs/log-format.md) from the
+    /// salt the creating authority draws and sends in the sealed agreement.
+    pub team: CaseCommitment,
+    /// `UNCC` (Article 48) or `SAP2` (Article 12, unverified).
+    pub basis: Instrument,
+    /// The members' Parties, in canonical order, each once.
+    pub parties: Vec<PartyCode>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -333,6 +391,7 @@ impl Leaf {
     pub fn bare(event: Event, day: Date) -> Self {
         Self {
             basis: None,
+            by: None,
             case: None,
             code: None,
             day,
@@ -344,8 +403,21 @@ impl Leaf {
             grounds: Vec::new(),
             kind: None,
             outcome: None,
+            parties: Vec::new(),
             requested: None,
             requesting: None,
+        }
+    }
+
+    /// A leaf of a team event: the team's commitment, its basis, its members' Parties and the
+    /// Party that acted.
+    pub fn of_team(event: Event, day: Date, team: &TeamRef, by: PartyCode) -> Self {
+        Self {
+            basis: Some(team.basis),
+            by: Some(by),
+            case: Some(team.team),
+            parties: team.parties.clone(),
+            ..Self::bare(event, day)
         }
     }
 
@@ -374,10 +446,37 @@ impl Leaf {
             if self.requested == self.requesting {
                 return Err(bad("`requested` and `requesting` are the same Party"));
             }
+        } else if self.event.of_team() {
+            if self.basis.is_none() || self.case.is_none() || self.by.is_none() {
+                return Err(bad(
+                    "a team event needs `basis`, `by`, `case` and `parties`",
+                ));
+            }
+            if self.kind.is_some()
+                || self.emergency
+                || self.requested.is_some()
+                || self.requesting.is_some()
+            {
+                return Err(bad(
+                    "a team event has no `kind`, `emergency`, `requested` or `requesting`",
+                ));
+            }
+            if self.parties.len() < 2 {
+                return Err(bad("`parties` names at least two Parties"));
+            }
+            if !self.parties.windows(2).all(|w| w.first() < w.get(1)) {
+                return Err(bad("`parties` must be in canonical order, each once"));
+            }
+            if !self.by.is_some_and(|by| self.parties.contains(&by)) {
+                return Err(bad("`by` must be one of `parties`"));
+            }
         } else if self.basis.is_some() || self.case.is_some() || self.kind.is_some() {
             return Err(bad("only case events have `basis`, `case` and `kind`"));
         } else if self.emergency {
             return Err(bad("only case events have `emergency`"));
+        }
+        if !self.event.of_team() && (self.by.is_some() || !self.parties.is_empty()) {
+            return Err(bad("only team events have `by` and `parties`"));
         }
         match self.event {
             Event::EnvelopeRefused => {
@@ -595,6 +694,28 @@ mod tests {
         assert!(missed.validate().is_err(), "names the deadline");
         missed.deadline = Some("respond".into());
         missed.validate().unwrap();
+
+        let team = TeamRef {
+            team: case_commitment(&[5; 32], "team"),
+            basis: Instrument::Sap2,
+            parties: vec![party("AR"), party("BO"), party("CA")],
+        };
+        let mut joined = Leaf::of_team(Event::TeamJoined, day(), &team, party("BO"));
+        joined.validate().unwrap();
+        assert_eq!(Leaf::decode(&joined.encode().unwrap()).unwrap(), joined);
+        joined.by = Some(party("DE"));
+        assert!(joined.validate().is_err(), "`by` outside the team");
+        joined.by = Some(party("BO"));
+        joined.parties = vec![party("BO"), party("AR")];
+        assert!(joined.validate().is_err(), "parties out of order");
+        joined.parties = vec![party("BO")];
+        assert!(joined.validate().is_err(), "one Party is no team");
+        joined.parties = team.parties.clone();
+        joined.kind = Some(RequestKind::Mla);
+        assert!(joined.validate().is_err(), "no kind on a team event");
+        let mut stray = received();
+        stray.by = Some(party("AR"));
+        assert!(stray.validate().is_err(), "`by` on a case event");
 
         let mut same = received();
         same.requested = same.requesting;

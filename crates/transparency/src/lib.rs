@@ -17,8 +17,10 @@
 mod leaf;
 mod report;
 
-pub use leaf::{CaseCommitment, CaseRef, Event, LEAF_FORMAT, Leaf, LeafError, case_commitment};
+pub use leaf::{
+    CaseCommitment, CaseRef, Event, LEAF_FORMAT, Leaf, LeafError, TeamRef, case_commitment,
+};
 pub use report::{
     Counts, CubeRow, Decisions, Notifications, REPORT_FORMAT, Report, ReportBuilder, ReportError,
-    Requests, Row,
+    Requests, Row, Teams,
 };

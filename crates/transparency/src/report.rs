@@ -42,6 +42,12 @@ pub struct Row {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     pub emergency: bool,
+    /// The Party that acted (team events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The team's Parties (team events), in canonical order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parties: Vec<String>,
 }
 
 /// Requests the node took part in (sent or received), counted once each.
@@ -93,6 +99,26 @@ pub struct Notifications {
     pub restricted_by_month: Counts,
 }
 
+/// Joint investigation team events (UNCC 48; SAP2 12, unverified): absent from the report
+/// when the log has none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Teams {
+    /// Team leaves of every kind.
+    pub total: u64,
+    pub by_event: Counts,
+    pub by_basis: Counts,
+    /// By the Party that acted.
+    pub by_party: Counts,
+    pub by_month: Counts,
+}
+
+impl Teams {
+    /// No team leaf was counted.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
 /// The transparency report of one log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -107,6 +133,8 @@ pub struct Report {
     pub deadlines_missed: Counts,
     /// Restrictions on telling the data subject, and subjects told.
     pub notifications: Notifications,
+    #[serde(skip_serializing_if = "Teams::is_empty")]
+    pub teams: Teams,
     /// Every count above can be recomputed from this cube: leaves grouped by all their counted
     /// values, sorted.
     pub cube: Vec<CubeRow>,
@@ -173,6 +201,8 @@ impl ReportBuilder {
             grounds: leaf.grounds.iter().map(|g| g.to_string()).collect(),
             detail: leaf.code.clone().or_else(|| leaf.deadline.clone()),
             emergency: leaf.emergency,
+            by: leaf.by.map(|p| p.to_string()),
+            parties: leaf.parties.iter().map(|p| p.to_string()).collect(),
         };
         *self.cube.entry(base).or_default() += 1;
     }
@@ -186,6 +216,7 @@ impl ReportBuilder {
         let mut met = Counts::new();
         let mut missed = Counts::new();
         let mut notes = Notifications::default();
+        let mut teams = Teams::default();
         let add = |m: &mut Counts, k: &Option<String>, n: u64| {
             if let Some(k) = k {
                 *m.entry(k.clone()).or_default() += n;
@@ -233,6 +264,13 @@ impl ReportBuilder {
                     notes.notified += n;
                     add(&mut notes.notified_by_month, &Some(row.month.clone()), n);
                 }
+                e if e.of_team() => {
+                    teams.total += n;
+                    add(&mut teams.by_event, &Some(e.as_str().to_owned()), n);
+                    add(&mut teams.by_basis, &row.basis, n);
+                    add(&mut teams.by_party, &row.by, n);
+                    add(&mut teams.by_month, &Some(row.month.clone()), n);
+                }
                 _ => {}
             }
         }
@@ -252,6 +290,7 @@ impl ReportBuilder {
             deadlines_met: met,
             deadlines_missed: missed,
             notifications: notes,
+            teams,
             cube: self
                 .cube
                 .into_iter()
@@ -393,6 +432,40 @@ mod tests {
         let one = Report::from_entries([a.as_slice(), b.as_slice()]).unwrap();
         let two = Report::from_entries([b.as_slice(), a.as_slice()]).unwrap();
         assert_eq!(one.to_json(), two.to_json());
+    }
+
+    /// Team leaves are counted in `teams`, and a log without any has no `teams` member.
+    #[test]
+    fn team_leaves_are_counted_apart() {
+        let plain = case_leaf(Event::RequestReceived, 5, "AR", "BO", RequestKind::Mla);
+        let none = Report::from_entries([plain.encode().unwrap().as_slice()]).unwrap();
+        assert!(!none.to_json().contains("\"teams\""));
+        let team = crate::TeamRef {
+            team: case_commitment(&[3; 32], "t"),
+            basis: Instrument::Uncc,
+            parties: vec![
+                PartyCode::parse("AR").unwrap(),
+                PartyCode::parse("BO").unwrap(),
+            ],
+        };
+        let day = Date::constant(2027, 5, 2);
+        let ar = PartyCode::parse("AR").unwrap();
+        let bo = PartyCode::parse("BO").unwrap();
+        let leaves = [
+            Leaf::of_team(Event::TeamCreated, day, &team, ar),
+            Leaf::of_team(Event::TeamJoined, day, &team, bo),
+            Leaf::of_team(Event::TeamPosted, day, &team, bo),
+            Leaf::of_team(Event::TeamPosted, day, &team, ar),
+            plain,
+        ];
+        let bytes: Vec<Vec<u8>> = leaves.iter().map(|l| l.encode().unwrap()).collect();
+        let r = Report::from_entries(bytes.iter().map(Vec::as_slice)).unwrap();
+        assert_eq!(r.teams.total, 4);
+        assert_eq!(r.teams.by_event["team_posted"], 2);
+        assert_eq!(r.teams.by_party["BO"], 2);
+        assert_eq!(r.teams.by_basis["UNCC"], 4);
+        assert_eq!(r.requests.total, 1, "team leaves are not requests");
+        assert!(r.to_json().contains("\"teams\""));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 )]
 //! Properties of the leaf format on generated leaves.
 
-use comity_transparency::{CaseRef, Event, Leaf, Report, case_commitment};
+use comity_transparency::{CaseRef, Event, Leaf, Report, TeamRef, case_commitment};
 use comity_types::{Code, Disposition, Ground, Instrument, PartyCode, RequestKind};
 use jiff::civil::Date;
 use proptest::prelude::*;
@@ -32,7 +32,15 @@ prop_compose! {
         let day = Date::constant(2026, 1, 1) + jiff::Span::new().days(day);
         let from = PartyCode::parse(&format!("A{}", (b'A' + parties.0) as char)).unwrap();
         let to = PartyCode::parse(&format!("A{}", (b'A' + (parties.0 + parties.1) % 26) as char)).unwrap();
-        let mut leaf = if event.of_case() {
+        let mut leaf = if event.of_team() {
+            let mut parties = vec![from, to];
+            parties.sort();
+            Leaf::of_team(event, day, &TeamRef {
+                team: case_commitment(&salt, "team"),
+                basis: pick::<Instrument>(basis),
+                parties,
+            }, to)
+        } else if event.of_case() {
             Leaf::of_case(event, day, &CaseRef {
                 case: case_commitment(&salt, "case"),
                 requesting: from,
@@ -99,5 +107,8 @@ proptest! {
         let requests = leaves.iter().filter(|l| matches!(l.event, Event::RequestSent | Event::RequestReceived)).count() as u64;
         prop_assert_eq!(r.requests.total, requests);
         prop_assert_eq!(r.requests.by_month.values().sum::<u64>(), requests);
+        let teams = leaves.iter().filter(|l| l.event.of_team()).count() as u64;
+        prop_assert_eq!(r.teams.total, teams);
+        prop_assert_eq!(r.teams.by_party.values().sum::<u64>(), teams);
     }
 }

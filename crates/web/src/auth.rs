@@ -231,10 +231,16 @@ pub enum Action {
     AuthoriseTransfer,
     /// Export a case: the T-CY form and the signed bundle (docs/interop.md; audited).
     ExportCase,
+    /// The joint investigation teams and a team's page: agreement, members, thread, items.
+    ViewTeams,
+    /// Enter into, answer and end a team's agreement: create, join, decline, close.
+    TeamAgreement,
+    /// Work in a team: post messages and items, open shared items (audited and logged).
+    TeamWork,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 35] = [
         Action::ListCases,
         Action::ViewCase,
         Action::Compose,
@@ -267,6 +273,9 @@ impl Action {
         Action::RequestTransfer,
         Action::AuthoriseTransfer,
         Action::ExportCase,
+        Action::ViewTeams,
+        Action::TeamAgreement,
+        Action::TeamWork,
     ];
 }
 
@@ -313,6 +322,12 @@ pub fn allowed(role: Role, action: Action) -> bool {
         // requires one who has not acted on the case).
         A::ConfirmEmergency => role == Role::Supervisor,
         A::Maintenance | A::ManageUsers => role == Role::Admin,
+        // Joint investigation teams (UNCC 48; SAP2 12, unverified): read like cases; entering
+        // into an agreement between authorities, answering one and ending it are a
+        // supervisor's decisions; the work in a team is an officer's.
+        A::ViewTeams => matches!(role, Role::Officer | Role::Supervisor | Role::Auditor),
+        A::TeamAgreement => role == Role::Supervisor,
+        A::TeamWork => matches!(role, Role::Officer | Role::Supervisor),
     }
 }
 
@@ -1048,6 +1063,11 @@ mod tests {
         assert!(allowed(Role::Officer, Action::Decide));
         assert!(!allowed(Role::Admin, Action::ViewCase));
         assert!(allowed(Role::Admin, Action::ManageUsers));
+        // Teams: an agreement is a supervisor's; the work an officer's; nothing for admins.
+        assert!(allowed(Role::Supervisor, Action::TeamAgreement));
+        assert!(!allowed(Role::Officer, Action::TeamAgreement));
+        assert!(allowed(Role::Officer, Action::TeamWork));
+        assert!(!allowed(Role::Admin, Action::ViewTeams));
         for a in Action::ALL {
             if !matches!(
                 a,
@@ -1059,6 +1079,7 @@ mod tests {
                     | Action::ViewReport
                     | Action::ViewDirectory
                     | Action::ViewTreaty
+                    | Action::ViewTeams
             ) {
                 assert!(!allowed(Role::Auditor, a), "auditor may {a:?}");
             }

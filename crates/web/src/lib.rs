@@ -77,6 +77,12 @@ pub fn api_action(method: &Method, path: &str) -> Option<Action> {
         ["cases", _, "transfers", _, "grant" | "refuse" | "revoke"] if post => {
             Action::AuthoriseTransfer
         }
+        ["teams"] if get => Action::ViewTeams,
+        ["teams"] if post => Action::TeamAgreement,
+        ["teams", _] if get => Action::ViewTeams,
+        ["teams", _, "items", _] if get => Action::TeamWork,
+        ["teams", _, "posts"] if post => Action::TeamWork,
+        ["teams", _, "join" | "decline" | "close"] if post => Action::TeamAgreement,
         ["deadlines", "due"] if get => Action::ListCases,
         ["audit"] if get => Action::ViewAudit,
         // The witness's alarms: read by everyone at the node; resolved by a supervisor or the

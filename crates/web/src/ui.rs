@@ -141,6 +141,7 @@ pub fn router<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
         )
         .route("/treaty", get(treaty::<S, C, E>))
         .route("/directory", get(directory::<S, C, E>))
+        .merge(teams::routes::<S, C, E>())
         .merge(crate::training::routes::<S, C, E>())
         .merge(crate::admin::routes::<S, C, E>())
         .layer(Extension(auth))
@@ -152,7 +153,10 @@ mod casework;
 mod cooperation;
 pub mod export;
 pub mod notification;
+mod teams;
 mod transparency;
+
+pub use teams::{TEAM_CATALOGUE, TeamText, team_text};
 
 /// What the UI says about the node beyond what the node knows.
 #[derive(Debug, Clone, Default)]
@@ -253,6 +257,13 @@ pub(crate) fn chrome<S: Store, C: Clock, E: Entropy>(
                     current: href == here,
                 });
             }
+        }
+        if a.may(Action::ViewTeams) {
+            nav.push(NavItem {
+                href: "/teams",
+                label: teams::team_text(t).nav,
+                current: here == "/teams",
+            });
         }
         if options.training {
             nav.push(NavItem {

@@ -473,9 +473,32 @@ async fn every_page_as_every_role_in_both_languages_is_accessible() {
         )
         .await
         .unwrap();
+    let team = h
+        .node
+        .create_team(
+            "supervisor",
+            comity_node::NewTeam {
+                members: vec!["bo-central-authority".into()],
+                purpose: "a shared investigation".into(),
+                start: "2027-03-15".into(),
+                end: "2027-06-30".into(),
+                basis: comity_types::Instrument::Sap2,
+                conditions: comity_node::UseConditions {
+                    purpose_only: true,
+                    consent_for_other_use: true,
+                    onward: comity_node::OnwardUse::Forbidden,
+                    other: vec!["a further condition".into()],
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let team = format!("/teams/{}", team.id);
     let tcy_case = format!("/cases/{}", preservation.id);
     let tcy = format!("/cases/{}/tcy", preservation.id);
     let paths = [
+        "/teams",
+        team.as_str(),
         tcy_case.as_str(),
         tcy.as_str(),
         "/inbox",

@@ -91,6 +91,17 @@ pub fn network_with_provider() -> tempfile::TempDir {
     ])
 }
 
+/// Nodes `ar`, `bo` and `ca` (central authorities of AR, BO and CA) and a service provider in
+/// BO (`sp`).
+pub fn network_of_three() -> tempfile::TempDir {
+    network_of(&[
+        ("AR", "central_authority", "ar"),
+        ("BO", "central_authority", "bo"),
+        ("CA", "central_authority", "ca"),
+        ("BO", "service_provider", "sp"),
+    ])
+}
+
 /// Nodes (party, role, directory), the first the directory's maintainer.
 pub fn network_of(nodes: &[(&str, &str, &str)]) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
