@@ -32,7 +32,7 @@ use crate::engine::{self, Cite, Composed};
 use crate::i18n::Messages;
 use crate::ui::{
     Chrome, Fields, Lang, MaybeActor, Shared, UiOptions, chrome, csrf_ok, csrf_refused, message,
-    page, require,
+    page, require_form,
 };
 use crate::words;
 
@@ -491,12 +491,16 @@ async fn check_preservation<S: Store + 'static, C: Clock + 'static, E: Entropy +
         Ok(x) => x,
         Err(r) => return r,
     };
-    let actor = match require(&node, Some(actor), Action::Compose, t, &options) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    if !csrf_ok(&actor, &form, &headers) {
-        return csrf_refused(&node, &actor, t, &options);
+    if let Err(r) = require_form(
+        &node,
+        Some(actor),
+        Action::Compose,
+        t,
+        &options,
+        &form,
+        &headers,
+    ) {
+        return r;
     }
     let mut draft = Composed::from_fields(&node, &form);
     // The exercise's Parties are both bound by both Conventions.

@@ -375,6 +375,26 @@ pub(crate) fn require<S: Store, C: Clock, E: Entropy>(
     }
 }
 
+/// `require`, then the form's CSRF token (`csrf_ok`): the actor, or the page to answer with.
+// As `require`: the error is the page to answer with.
+#[allow(clippy::result_large_err)]
+pub(crate) fn require_form<S: Store, C: Clock, E: Entropy>(
+    node: &Node<S, C, E>,
+    actor: Option<Actor>,
+    action: Action,
+    t: &'static Messages,
+    options: &UiOptions,
+    form: &Fields,
+    headers: &HeaderMap,
+) -> Result<Actor, Response> {
+    let actor = require(node, actor, action, t, options)?;
+    if csrf_ok(&actor, form, headers) {
+        Ok(actor)
+    } else {
+        Err(csrf_refused(node, &actor, t, options))
+    }
+}
+
 /// The form's CSRF token must be the session's (a header actor needs none).
 pub(crate) fn csrf_ok(actor: &Actor, form: &Fields, headers: &HeaderMap) -> bool {
     match &actor.via {
@@ -1095,13 +1115,9 @@ async fn compose_check<S: Store + 'static, C: Clock + 'static, E: Entropy + 'sta
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let actor = match require(&node, actor, Action::Compose, t, &options) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let form = Fields(form);
-    if !csrf_ok(&actor, &form, &headers) {
-        return csrf_refused(&node, &actor, t, &options);
+    if let Err(r) = require_form(&node, actor, Action::Compose, t, &options, &form, &headers) {
+        return r;
     }
     let f = engine::Composed::from_fields(&node, &form);
     match engine::check(&node, &f).render_with(t) {
@@ -1124,14 +1140,19 @@ async fn compose<S: Store + 'static, C: Clock + 'static, E: Entropy + 'static>(
     Lang(t): Lang,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let actor = match require(&node, actor, Action::Compose, t, &options) {
+    let form = Fields(form);
+    let actor = match require_form(
+        &node,
+        actor,
+        Action::Compose,
+        t,
+        &options,
+        &form,
+        &HeaderMap::new(),
+    ) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let form = Fields(form);
-    if !csrf_ok(&actor, &form, &HeaderMap::new()) {
-        return csrf_refused(&node, &actor, t, &options);
-    }
     let f = engine::Composed::from_fields(&node, &form);
     let created = match f.scenario_text(&node) {
         Ok(scenario) => {
@@ -1746,13 +1767,10 @@ async fn act<S: Store, C: Clock, E: Entropy>(
     action: Action,
     what: Act,
 ) -> Response {
-    let actor = match require(node, actor, action, t, options) {
+    let actor = match require_form(node, actor, action, t, options, form, &HeaderMap::new()) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if !csrf_ok(&actor, form, &HeaderMap::new()) {
-        return csrf_refused(node, &actor, t, options);
-    }
     let who = actor.username.as_str();
     let done = match what {
         Act::Send(reason) => node.send_with(who, id, reason.as_deref()).await,

@@ -596,14 +596,19 @@ pub(super) async fn open_item<S: Store + 'static, C: Clock + 'static, E: Entropy
     Path((id, item)): Path<(String, String)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let actor = match require(&node, actor, Action::OpenItem, t, &options) {
+    let form = Fields(form);
+    let actor = match require_form(
+        &node,
+        actor,
+        Action::OpenItem,
+        t,
+        &options,
+        &form,
+        &HeaderMap::new(),
+    ) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let form = Fields(form);
-    if !csrf_ok(&actor, &form, &HeaderMap::new()) {
-        return csrf_refused(&node, &actor, t, &options);
-    }
     let doc = match stored_case(&node, &id).await {
         Ok(Some(d)) => d,
         Ok(None) => {

@@ -813,13 +813,10 @@ async fn run<S: Store, C: Clock, E: Entropy>(
     action: Action,
     what: Coop,
 ) -> Response {
-    let actor = match require(node, actor, action, t, options) {
+    let actor = match require_form(node, actor, action, t, options, form, &HeaderMap::new()) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if !csrf_ok(&actor, form, &HeaderMap::new()) {
-        return csrf_refused(node, &actor, t, options);
-    }
     let who = actor.username.as_str();
     let done = match what {
         Coop::Conditions(accept, text) => node.answer_conditions(who, id, accept, &text).await,

@@ -396,14 +396,19 @@ pub(super) async fn create<S: Store + 'static, C: Clock + 'static, E: Entropy + 
     Lang(t): Lang,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let actor = match require(&node, actor, Action::TeamAgreement, t, &options) {
+    let form = Fields(form);
+    let actor = match require_form(
+        &node,
+        actor,
+        Action::TeamAgreement,
+        t,
+        &options,
+        &form,
+        &HeaderMap::new(),
+    ) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let form = Fields(form);
-    if !csrf_ok(&actor, &form, &HeaderMap::new()) {
-        return csrf_refused(&node, &actor, t, &options);
-    }
     let members: Vec<&str> = form.all("member");
     let refuse = |why: String| {
         render_list(
@@ -677,14 +682,19 @@ async fn step<S: Store, C: Clock, E: Entropy>(
     form: Vec<(String, String)>,
     make: fn(&Fields) -> Step,
 ) -> Response {
-    let actor = match require(node, actor, Action::TeamAgreement, t, options) {
+    let form = Fields(form);
+    let actor = match require_form(
+        node,
+        actor,
+        Action::TeamAgreement,
+        t,
+        options,
+        &form,
+        &HeaderMap::new(),
+    ) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let form = Fields(form);
-    if !csrf_ok(&actor, &form, &HeaderMap::new()) {
-        return csrf_refused(node, &actor, t, options);
-    }
     let who = actor.username.as_str();
     let done = match make(&form) {
         Step::Join => node.join_team(who, id).await,
@@ -849,14 +859,19 @@ pub(super) async fn open<S: Store + 'static, C: Clock + 'static, E: Entropy + 's
     Path((id, item)): Path<(String, String)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let actor = match require(&node, actor, Action::TeamWork, t, &options) {
+    let form = Fields(form);
+    let actor = match require_form(
+        &node,
+        actor,
+        Action::TeamWork,
+        t,
+        &options,
+        &form,
+        &HeaderMap::new(),
+    ) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let form = Fields(form);
-    if !csrf_ok(&actor, &form, &HeaderMap::new()) {
-        return csrf_refused(&node, &actor, t, &options);
-    }
     let (name, bytes) = match node.open_team_item(&actor.username, &id, &item).await {
         Ok(x) => x,
         Err(e) => {

@@ -201,14 +201,19 @@ pub(super) async fn resolve<S: Store + 'static, C: Clock + 'static, E: Entropy +
     Path(seq): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let actor = match require(&node, actor, Action::ResolveAlarm, t, &options) {
+    let form = Fields(form);
+    let actor = match require_form(
+        &node,
+        actor,
+        Action::ResolveAlarm,
+        t,
+        &options,
+        &form,
+        &HeaderMap::new(),
+    ) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let form = Fields(form);
-    if !csrf_ok(&actor, &form, &HeaderMap::new()) {
-        return csrf_refused(&node, &actor, t, &options);
-    }
     let Ok(seq) = seq.parse::<i64>() else {
         return message(
             chrome(&node, Some(&actor), t, &options, ""),
