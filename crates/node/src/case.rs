@@ -310,6 +310,54 @@ pub struct CaseDoc {
     pub notification: Option<Notification>,
 }
 
+impl CaseDoc {
+    /// A case with what every case has, and nothing yet of its history: no exchanges,
+    /// decision, deliveries, items, links, flags or records. Each use case that opens a case
+    /// sets what it knows beside these (`CaseDoc { field, ..CaseDoc::new(...) }`).
+    pub fn new(
+        id: String,
+        side: Side,
+        state: State,
+        kind: RequestKind,
+        basis: Instrument,
+        counterpart: String,
+        proposal: Proposal,
+    ) -> Self {
+        CaseDoc {
+            id,
+            side,
+            state,
+            kind,
+            basis,
+            counterpart,
+            emergency: false,
+            scenario: String::new(),
+            proposal,
+            respond_within_hours: None,
+            deadline_reason: None,
+            request_envelope: None,
+            received_at: None,
+            clarifications: Vec::new(),
+            answers: Vec::new(),
+            consultations: Vec::new(),
+            decision: None,
+            preservation: None,
+            deliveries: Vec::new(),
+            closed_reason: None,
+            send_override_reason: None,
+            parent: None,
+            children: Vec::new(),
+            production_order: None,
+            received: Vec::new(),
+            salt: None,
+            emergency_flag: None,
+            information: None,
+            transfers: Vec::new(),
+            notification: None,
+        }
+    }
+}
+
 /// Why an emergency request was held on receipt, and who confirmed it.
 ///
 /// An attacker who obtains an authority's signing key (or gets a new one into the directory)

@@ -333,38 +333,10 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             forwarded: forwarded.clone(),
         };
         let out = self.message(to.as_str(), kinds::INFORMATION, &msg, id, None, false)?;
+        let proposal = not_a_request(&cites);
         let doc = CaseDoc {
-            id: id.to_owned(),
-            side: Side::Requesting,
-            state: if unconditional {
-                State::Delivered
-            } else {
-                State::Sent
-            },
-            kind: RequestKind::Mla,
-            basis,
-            counterpart: to.to_string(),
-            emergency: false,
-            scenario: String::new(),
-            proposal: not_a_request(&cites),
-            respond_within_hours: None,
-            deadline_reason: None,
             request_envelope: Some(out.id.clone()),
-            received_at: None,
-            clarifications: Vec::new(),
-            answers: Vec::new(),
-            consultations: Vec::new(),
-            decision: None,
-            preservation: None,
-            deliveries: Vec::new(),
-            closed_reason: None,
-            send_override_reason: None,
-            parent: None,
-            children: Vec::new(),
-            production_order: None,
-            received: Vec::new(),
             salt,
-            emergency_flag: None,
             information: Some(Information {
                 cites,
                 text: Some(text.to_owned()),
@@ -381,8 +353,19 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 disclosures: Vec::new(),
                 forwarded: forwarded.clone(),
             }),
-            transfers: Vec::new(),
-            notification: None,
+            ..CaseDoc::new(
+                id.to_owned(),
+                Side::Requesting,
+                if unconditional {
+                    State::Delivered
+                } else {
+                    State::Sent
+                },
+                RequestKind::Mla,
+                basis,
+                to.to_string(),
+                proposal,
+            )
         };
         let now = self.now_ms();
         let mut w = Writer::new(now);
@@ -734,37 +717,9 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
             refs.push(r);
         }
         let doc = CaseDoc {
-            id: msg.case.clone(),
-            side: Side::Requested,
-            state: if unconditional {
-                State::Delivered
-            } else {
-                State::Received
-            },
-            kind: RequestKind::Mla,
-            basis: msg.basis,
-            counterpart: from.to_owned(),
-            emergency: false,
-            scenario: String::new(),
-            proposal: not_a_request(&msg.cites),
-            respond_within_hours: None,
-            deadline_reason: None,
             request_envelope: Some(envelope.to_owned()),
             received_at: Some(ms_to_text(now)),
-            clarifications: Vec::new(),
-            answers: Vec::new(),
-            consultations: Vec::new(),
-            decision: None,
-            preservation: None,
-            deliveries: Vec::new(),
-            closed_reason: None,
-            send_override_reason: None,
-            parent: None,
-            children: Vec::new(),
-            production_order: None,
-            received: Vec::new(),
             salt: msg.salt.clone(),
-            emergency_flag: None,
             information: Some(Information {
                 cites: msg.cites.clone(),
                 text: unconditional.then(|| msg.text.clone()),
@@ -781,8 +736,19 @@ impl<S: Store, C: Clock, E: Entropy> Node<S, C, E> {
                 disclosures: Vec::new(),
                 forwarded: msg.forwarded.clone(),
             }),
-            transfers: Vec::new(),
-            notification: None,
+            ..CaseDoc::new(
+                msg.case.clone(),
+                Side::Requested,
+                if unconditional {
+                    State::Delivered
+                } else {
+                    State::Received
+                },
+                RequestKind::Mla,
+                msg.basis,
+                from.to_owned(),
+                not_a_request(&msg.cites),
+            )
         };
         w.change
             .cases
